@@ -1,0 +1,50 @@
+/**
+ * `tracer` command line: dispatches to one module per command (DCMTK-style thin shells over
+ * the library). Every command answers --help; errors are one line on stderr and exit code 1.
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+interface Command {
+  summary: string;
+  run: (args: string[]) => Promise<number>;
+}
+
+const commands: Record<string, Command> = {
+  dump: { summary: 'list the elements of DICOM files (like dcmdump), or print DICOM JSON', run: async (a) => (await import('./dump.js')).run(a) },
+  convert: { summary: 'rewrite a DICOM file in another transfer syntax', run: async (a) => (await import('./convert.js')).run(a) },
+  serve: { summary: 'run the DICOM node (Verification and Storage SCP)', run: async (a) => (await import('./serve.js')).run(a) },
+};
+
+export function version(): string {
+  const pkg = JSON.parse(readFileSync(fileURLToPath(new URL('../../../package.json', import.meta.url)), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+function usage(): string {
+  const lines = Object.entries(commands).map(([n, c]) => `  ${n.padEnd(10)} ${c.summary}`);
+  return `Usage: tracer <command> [options]\n\nCommands:\n${lines.join('\n')}\n\nRun 'tracer <command> --help' for a command's options.`;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    console.log(usage());
+    return name ? 0 : 1;
+  }
+  if (name === '--version' || name === '-v') {
+    console.log(`tracer ${version()}`);
+    return 0;
+  }
+  const cmd = commands[name];
+  if (!cmd) {
+    console.error(`tracer: unknown command '${name}'\n\n${usage()}`);
+    return 1;
+  }
+  try {
+    return await cmd.run(rest);
+  } catch (err) {
+    console.error(`tracer ${name}: ${(err as Error).message}`);
+    return 1;
+  }
+}

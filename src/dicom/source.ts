@@ -1,0 +1,93 @@
+/**
+ * Random-access byte sources under the parser. A file is read through a sliding window, so
+ * large values (pixel data of a 2 GB multi-frame object) are located but never read or copied
+ * until somebody asks for them.
+ */
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+
+export interface ByteSource {
+  /** Total size in bytes. */
+  readonly size: number;
+  /** Where the bytes come from, for error messages (a path, or undefined for memory). */
+  readonly name?: string;
+  /**
+   * Bytes [pos, pos + length). The returned Buffer stays valid for as long as the caller
+   * keeps it (sources never reuse memory handed out). Throws RangeError past the end.
+   */
+  read(pos: number, length: number): Buffer;
+  /** Releases file handles; a closed file source reopens on demand. */
+  close(): void;
+}
+
+/** Bytes already in memory: every read is a zero-copy view. */
+export class BufferSource implements ByteSource {
+  readonly size: number;
+  constructor(readonly buffer: Buffer, readonly name?: string) {
+    this.size = buffer.length;
+  }
+  read(pos: number, length: number): Buffer {
+    if (pos < 0 || length < 0 || pos + length > this.size) {
+      throw new RangeError(`read of ${length} bytes at ${pos} past end of ${this.size}`);
+    }
+    return this.buffer.subarray(pos, pos + length);
+  }
+  close(): void {}
+}
+
+/** Default window: big enough to hold the header of a typical image in one read. */
+const WINDOW = 64 * 1024;
+
+/**
+ * A file read on demand through a window. Small reads are served from the window (one
+ * readSync per 64 KiB); a read larger than the window gets a buffer of its own.
+ */
+export class FileSource implements ByteSource {
+  readonly size: number;
+  private fd: number | undefined;
+  private window: Buffer = Buffer.alloc(0);
+  private windowStart = 0;
+
+  constructor(readonly name: string) {
+    this.fd = openSync(name, 'r');
+    this.size = fstatSync(this.fd).size;
+  }
+
+  private handle(): number {
+    if (this.fd === undefined) this.fd = openSync(this.name, 'r');
+    return this.fd;
+  }
+
+  read(pos: number, length: number): Buffer {
+    if (pos < 0 || length < 0 || pos + length > this.size) {
+      throw new RangeError(`read of ${length} bytes at ${pos} past end of ${this.size}`);
+    }
+    const w = this.window;
+    if (pos >= this.windowStart && pos + length <= this.windowStart + w.length) {
+      const o = pos - this.windowStart;
+      return w.subarray(o, o + length);
+    }
+    if (length > WINDOW / 2) return this.readExact(pos, length);
+    // A fresh window (never overwritten) so earlier views stay valid.
+    const n = Math.min(WINDOW, this.size - pos);
+    this.window = this.readExact(pos, n);
+    this.windowStart = pos;
+    return this.window.subarray(0, length);
+  }
+
+  private readExact(pos: number, length: number): Buffer {
+    const buf = Buffer.allocUnsafe(length);
+    const fd = this.handle();
+    let done = 0;
+    while (done < length) {
+      const n = readSync(fd, buf, done, length - done, pos + done);
+      if (n === 0) throw new RangeError(`file ${this.name} shrank while reading at ${pos + done}`);
+      done += n;
+    }
+    return buf;
+  }
+
+  close(): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+  }
+}

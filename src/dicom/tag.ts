@@ -1,0 +1,67 @@
+/**
+ * Tags as plain 32-bit numbers: (group << 16) | element. Numbers compare, sort
+ * and key Maps without allocation, which matters on the parse hot path.
+ */
+export type Tag = number;
+
+/** Builds a tag from its group and element numbers. */
+export function tag(group: number, element: number): Tag {
+  return ((group & 0xffff) * 0x10000) + (element & 0xffff);
+}
+
+export function groupOf(t: Tag): number {
+  return Math.floor(t / 0x10000);
+}
+
+export function elementOf(t: Tag): number {
+  return t % 0x10000;
+}
+
+/** `(gggg,eeee)` in upper-case hex, the notation of PS3.5 and dcmdump. */
+export function formatTag(t: Tag): string {
+  return `(${hex4(groupOf(t))},${hex4(elementOf(t))})`;
+}
+
+/** `GGGGEEEE`, the key notation of the DICOM JSON model (PS3.18 F.2.1.1). */
+export function tagKey(t: Tag): string {
+  return hex4(groupOf(t)) + hex4(elementOf(t));
+}
+
+function hex4(n: number): string {
+  return n.toString(16).toUpperCase().padStart(4, '0');
+}
+
+/**
+ * Parses `gggg,eeee`, `(gggg,eeee)`, `ggggeeee` (hex). Returns undefined when the
+ * text is not a tag, so callers can fall back to keyword lookup.
+ */
+export function parseTag(text: string): Tag | undefined {
+  const m = /^\(?([0-9a-fA-F]{4}),?([0-9a-fA-F]{4})\)?$/.exec(text.trim());
+  if (!m) return undefined;
+  return tag(parseInt(m[1]!, 16), parseInt(m[2]!, 16));
+}
+
+/** Private data elements live in odd groups other than 0001, 0003, 0005, 0007, FFFF (PS3.5 7.8). */
+export function isPrivateTag(t: Tag): boolean {
+  const g = groupOf(t);
+  return (g & 1) === 1 && g > 0x0007 && g !== 0xffff;
+}
+
+/** A Private Creator element reserves block (gggg,00xx) for xx in 10-FF (PS3.5 7.8.1). */
+export function isPrivateCreatorTag(t: Tag): boolean {
+  const e = elementOf(t);
+  return isPrivateTag(t) && e >= 0x0010 && e <= 0x00ff;
+}
+
+/** Group length elements (gggg,0000), PS3.5 7.2. */
+export function isGroupLengthTag(t: Tag): boolean {
+  return elementOf(t) === 0;
+}
+
+export const ItemTag: Tag = 0xfffee000;
+export const ItemDelimitationTag: Tag = 0xfffee00d;
+export const SequenceDelimitationTag: Tag = 0xfffee0dd;
+export const PixelDataTag: Tag = 0x7fe00010;
+export const FileMetaGroup = 0x0002;
+/** Length value meaning "undefined length" (PS3.5 7.1.1). */
+export const UndefinedLength = 0xffffffff;
