@@ -55,7 +55,7 @@ function dcmdumpView(path: string, skipPrivate = false): string[] {
     if (line.startsWith('# Dicom-Meta-Information-Header')) { inMeta = true; continue; }
     if (line.startsWith('# Dicom-Data-Set')) { inMeta = false; continue; }
     if (inMeta || !line.trim().startsWith('(')) continue;
-    const m = /^(\s*)\(([0-9a-f]{4}),([0-9a-f]{4})\) (\w\w) (.*?)\s*#\s*(\S+),/.exec(line);
+    const m = /^(\s*)\(([0-9a-f]{4}),([0-9a-f]{4})\) (\w\w) (.*?)\s*#\s*([^,#]+),/.exec(line);
     if (!m) continue;
     if (m[3] === '0000') continue; // group lengths depend on the encoding
     // Implicit VR cannot carry the VR of private elements DCMTK's dictionary does not know.
