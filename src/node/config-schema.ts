@@ -1,0 +1,172 @@
+/**
+ * The JSON Schema of Tracer's configuration file, with every default: options and defaults are
+ * those of REQUIREMENTS.md Appendix A (sections 2, 3, 5.7, 6, 16), except where the project sets
+ * its own (port 11112, AE title TRACER, data in ./tracer-data). Validation and defaults both come
+ * from here, so the file, `tracer config --defaults` and the code cannot drift apart.
+ */
+
+const aeTitle = {
+  type: 'string', minLength: 1, maxLength: 16,
+  // SYS-003: default repertoire, no backslash, no control characters; not all spaces.
+  pattern: '^(?=.*[^ ])[ -\\[\\]-~]+$',
+  description: 'AE title: 1-16 characters of the default repertoire, no backslash',
+} as const;
+const seconds = { type: 'number', minimum: 0 } as const;
+const port = { type: 'integer', minimum: 1, maximum: 65535 } as const;
+const transferSyntaxList = { type: 'array', items: { type: 'string', minLength: 1 }, uniqueItems: true } as const;
+const retry = (count: number, intervalSeconds: number) => ({
+  type: 'object', additionalProperties: false, default: {},
+  properties: {
+    count: { type: 'integer', minimum: 0, default: count },
+    intervalSeconds: { ...seconds, default: intervalSeconds },
+  },
+}) as const;
+
+const tlsEndpoint = {
+  type: 'object', additionalProperties: false, default: {},
+  properties: {
+    enabled: { type: 'boolean', default: false },
+    certificate: { type: 'string', description: 'PEM certificate file' },
+    privateKey: { type: 'string', description: 'PEM private key file' },
+    ca: { type: 'array', items: { type: 'string' }, default: [], description: 'PEM files of trusted CA certificates' },
+    requirePeerCertificate: { type: 'boolean', default: true, description: 'mutual TLS (SEC-002)' },
+    pinnedThumbprints: { type: 'array', items: { type: 'string', pattern: '^(sha1|sha256):[0-9A-Fa-f:]+$' }, default: [], description: 'SEC-003: SHA thumbprints of the peer certificate or one of its chain' },
+    legacyTls10: { type: 'boolean', default: false },
+  },
+} as const;
+
+const serviceAcl = (requireKnown: boolean, ipAllowList: 'off' | 'knownNodes') => ({
+  type: 'object', additionalProperties: false, default: {},
+  properties: {
+    checkCalledAeTitle: { type: 'boolean', default: true },
+    requireKnownCallingAe: { type: 'boolean', default: requireKnown },
+    ipAllowList: {
+      default: ipAllowList,
+      oneOf: [
+        { type: 'string', enum: ['off', 'knownNodes'] },
+        { type: 'array', items: { type: 'string', minLength: 1 }, description: 'addresses or CIDR ranges' },
+      ],
+    },
+  },
+}) as const;
+
+export const configSchema = {
+  $schema: 'http://json-schema.org/draft-07/schema#',
+  title: 'Tracer configuration',
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    localAEs: {
+      type: 'array', minItems: 1,
+      default: [{}],
+      items: {
+        type: 'object', additionalProperties: false,
+        properties: {
+          aeTitle: { ...aeTitle, default: 'TRACER' },
+          port: { ...port, default: 11112 },
+          host: { type: 'string', default: '0.0.0.0', description: 'address to listen on' },
+          services: { type: 'array', items: { type: 'string', enum: ['verification', 'storage'] }, default: ['verification', 'storage'], uniqueItems: true },
+          implementationClassUid: { type: 'string', pattern: '^[0-9]+(\\.[0-9]+)*$', maxLength: 64 },
+          implementationVersionName: { type: 'string', maxLength: 16, pattern: '^[ -\\[\\]-~]*$' },
+          tls: tlsEndpoint,
+        },
+      },
+    },
+    store: {
+      type: 'object', additionalProperties: false, default: {},
+      properties: { root: { type: 'string', default: './tracer-data' } },
+    },
+    network: {
+      type: 'object', additionalProperties: false, default: {},
+      properties: {
+        maxPduReceive: { type: 'integer', default: 32768, minimum: 0, maximum: 524288, description: '0 (unlimited) or 4096-524288 (ASSOC-010)' },
+        maxPduSendUnlimited: { type: 'integer', minimum: 4096, default: 65536 },
+        connectTimeout: { ...seconds, default: 60 },
+        acseTimeout: { ...seconds, default: 60 },
+        releaseTimeout: { ...seconds, default: 30 },
+        dimseTimeout: { ...seconds, default: 60 },
+        interPduTimeout: { ...seconds, default: 60 },
+        idleAssociationTimeout: { ...seconds, default: 120 },
+        sessionTimeout: { ...seconds, default: 0 },
+        maxInboundAssociations: { type: 'integer', minimum: 0, default: 12 },
+        maxOutboundAssociations: { type: 'integer', minimum: 0, default: 0 },
+        asyncOps: {
+          type: 'object', additionalProperties: false, default: {},
+          properties: {
+            enabled: { type: 'boolean', default: false },
+            maxInvoked: { type: 'integer', minimum: 0, default: 0 },
+            maxPerformed: { type: 'integer', minimum: 0, default: 16 },
+          },
+        },
+        tsSelection: { type: 'string', enum: ['callerOrder', 'localOrder'], default: 'callerOrder' },
+        acceptedTransferSyntaxes: { ...transferSyntaxList, description: 'ordered; default: every syntax of REQUIREMENTS 1.2 but the Philips private one' },
+      },
+    },
+    storage: {
+      type: 'object', additionalProperties: false, default: {},
+      properties: {
+        minFreeDiskMb: { type: 'number', minimum: 0, default: 2048 },
+        privateStatusCodes: { type: 'string', enum: ['none', 'entegra'], default: 'none' },
+        validationFailure: { type: 'string', enum: ['reject', 'warn'], default: 'reject' },
+      },
+    },
+    storeScu: {
+      type: 'object', additionalProperties: false, default: {},
+      properties: { retry: retry(2, 30) },
+    },
+    jobs: {
+      type: 'object', additionalProperties: false, default: {},
+      properties: { perDestinationConcurrency: { type: 'integer', minimum: 1, default: 1 } },
+    },
+    tls: {
+      type: 'object', additionalProperties: false, default: {},
+      properties: {
+        minVersion: { type: 'string', enum: ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'], default: 'TLSv1.2' },
+        ciphers: { type: 'string' },
+      },
+    },
+    acl: {
+      type: 'object', additionalProperties: false, default: {},
+      properties: {
+        // SEC-010/011: queries and commitment restricted, storage open for C-MOVE sub-operations.
+        verification: serviceAcl(false, 'off'),
+        storage: serviceAcl(false, 'off'),
+      },
+    },
+    nodes: {
+      type: 'array', default: [],
+      items: {
+        type: 'object', additionalProperties: false,
+        required: ['name', 'aeTitle', 'host', 'port'],
+        properties: {
+          name: { type: 'string', minLength: 1, pattern: '^[^\\s:]+$', description: 'logical name, usable in place of HOST PORT' },
+          aeTitle,
+          host: { type: 'string', minLength: 1 },
+          port,
+          description: { type: 'string' },
+          services: { type: 'array', items: { type: 'string', enum: ['verification', 'storage'] }, uniqueItems: true, default: ['verification', 'storage'] },
+          maxPduSend: { type: 'integer', minimum: 0, default: 0 },
+          maxPresentationContexts: { type: 'integer', minimum: 1, maximum: 128, default: 128 },
+          enabledTransferSyntaxes: transferSyntaxList,
+          disableExplicitVr: { type: 'boolean', default: false },
+          privateTransferSyntax: { type: 'boolean', default: false },
+          maxInstancesPerAssociation: { type: 'integer', minimum: 0, default: 0 },
+          pcStrategy: { type: 'string', enum: ['jobClasses', 'allConfigured'], default: 'jobClasses' },
+          pcLayout: { type: 'string', enum: ['onePcPerTs', 'singlePcAllTs'], default: 'onePcPerTs' },
+          storeTransferSyntaxes: transferSyntaxList,
+          onRefused: { type: 'string', enum: ['retryJob', 'continue', 'failJob'], default: 'retryJob' },
+          onInstanceFailure: { type: 'string', enum: ['continue', 'abortAndRetry', 'stopJob'], default: 'continue' },
+          warningsAsSuccess: { type: 'boolean', default: true },
+          tls: tlsEndpoint,
+        },
+      },
+    },
+    log: {
+      type: 'object', additionalProperties: false, default: {},
+      properties: {
+        level: { type: 'string', enum: ['error', 'warn', 'info', 'debug', 'trace'], default: 'info' },
+        format: { type: 'string', enum: ['text', 'json'], default: 'text' },
+      },
+    },
+  },
+} as const;

@@ -1,0 +1,181 @@
+/**
+ * Loading and validating the configuration (JSON or YAML). Every error names the file, the
+ * option's path and what is wrong; defaults are filled in from the schema.
+ */
+import { readFileSync } from 'node:fs';
+import { extname } from 'node:path';
+import { Ajv, type ErrorObject } from 'ajv';
+import { parse as parseYaml } from 'yaml';
+import { configSchema } from './config-schema.js';
+import { transferSyntax } from '../dicom/dictionary/index.js';
+
+export interface TlsEndpointConfig {
+  enabled: boolean;
+  certificate?: string;
+  privateKey?: string;
+  ca: string[];
+  requirePeerCertificate: boolean;
+  pinnedThumbprints: string[];
+  legacyTls10: boolean;
+}
+
+export type ServiceName = 'verification' | 'storage';
+
+export interface LocalAEConfig {
+  aeTitle: string;
+  port: number;
+  host: string;
+  services: ServiceName[];
+  implementationClassUid?: string;
+  implementationVersionName?: string;
+  tls: TlsEndpointConfig;
+}
+
+export interface ServiceAclConfig {
+  checkCalledAeTitle: boolean;
+  requireKnownCallingAe: boolean;
+  ipAllowList: 'off' | 'knownNodes' | string[];
+}
+
+export interface NodeConfig {
+  name: string;
+  aeTitle: string;
+  host: string;
+  port: number;
+  description?: string;
+  services: ServiceName[];
+  maxPduSend: number;
+  maxPresentationContexts: number;
+  enabledTransferSyntaxes?: string[];
+  disableExplicitVr: boolean;
+  privateTransferSyntax: boolean;
+  maxInstancesPerAssociation: number;
+  pcStrategy: 'jobClasses' | 'allConfigured';
+  pcLayout: 'onePcPerTs' | 'singlePcAllTs';
+  storeTransferSyntaxes?: string[];
+  onRefused: 'retryJob' | 'continue' | 'failJob';
+  onInstanceFailure: 'continue' | 'abortAndRetry' | 'stopJob';
+  warningsAsSuccess: boolean;
+  tls: TlsEndpointConfig;
+}
+
+export interface TracerConfig {
+  localAEs: LocalAEConfig[];
+  store: { root: string };
+  network: {
+    maxPduReceive: number;
+    maxPduSendUnlimited: number;
+    connectTimeout: number;
+    acseTimeout: number;
+    releaseTimeout: number;
+    dimseTimeout: number;
+    interPduTimeout: number;
+    idleAssociationTimeout: number;
+    sessionTimeout: number;
+    maxInboundAssociations: number;
+    maxOutboundAssociations: number;
+    asyncOps: { enabled: boolean; maxInvoked: number; maxPerformed: number };
+    tsSelection: 'callerOrder' | 'localOrder';
+    acceptedTransferSyntaxes?: string[];
+  };
+  storage: { minFreeDiskMb: number; privateStatusCodes: 'none' | 'entegra'; validationFailure: 'reject' | 'warn' };
+  storeScu: { retry: { count: number; intervalSeconds: number } };
+  jobs: { perDestinationConcurrency: number };
+  tls: { minVersion: 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3'; ciphers?: string };
+  acl: { verification: ServiceAclConfig; storage: ServiceAclConfig };
+  nodes: NodeConfig[];
+  log: { level: 'error' | 'warn' | 'info' | 'debug' | 'trace'; format: 'text' | 'json' };
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+let validator: ReturnType<Ajv['compile']> | undefined;
+function validate(): ReturnType<Ajv['compile']> {
+  if (!validator) {
+    const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false });
+    validator = ajv.compile(configSchema);
+  }
+  return validator;
+}
+
+function describe(e: ErrorObject): string {
+  const path = e.instancePath ? e.instancePath.slice(1).replace(/\//g, '.') : '(top level)';
+  if (e.keyword === 'additionalProperties') return `${path === '(top level)' ? '' : path + '.'}${String(e.params.additionalProperty)}: unknown option`;
+  if (e.keyword === 'enum') return `${path}: must be one of ${(e.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
+  if (e.keyword === 'required') return `${path === '(top level)' ? '' : path + '.'}${String(e.params.missingProperty)}: required`;
+  if (e.keyword === 'pattern' && /aeTitle$/.test(path)) return `${path}: not a valid AE title (1-16 characters of the default repertoire, no backslash)`;
+  return `${path}: ${e.message ?? 'invalid'}`;
+}
+
+/**
+ * Validates a configuration object and fills in defaults. `source` names where it came from in
+ * error messages.
+ */
+export function resolveConfig(input: unknown, source = 'configuration'): TracerConfig {
+  const cfg = structuredClone(input ?? {});
+  const v = validate();
+  if (!v(cfg)) {
+    // anyOf/oneOf add one error per branch; keep the first of each path for a readable list.
+    const seen = new Set<string>();
+    const lines = (v.errors ?? []).filter((e) => e.keyword !== 'anyOf' && e.keyword !== 'oneOf').map(describe)
+      .filter((l) => (seen.has(l.split(':')[0]!) ? false : (seen.add(l.split(':')[0]!), true)));
+    throw new ConfigError(`${source}: invalid configuration:\n  ${lines.join('\n  ')}`);
+  }
+  const c = cfg as TracerConfig;
+  checkSemantics(c, source);
+  return c;
+}
+
+/** Rules JSON Schema cannot state: unique names, transfer syntaxes that exist, TLS files present. */
+function checkSemantics(c: TracerConfig, source: string): void {
+  const problems: string[] = [];
+  const names = new Set<string>();
+  c.nodes.forEach((n, i) => {
+    if (names.has(n.name)) problems.push(`nodes.${i}.name: '${n.name}' is used by another node`);
+    names.add(n.name);
+    for (const key of ['enabledTransferSyntaxes', 'storeTransferSyntaxes'] as const) {
+      n[key]?.forEach((ts, k) => { if (!transferSyntax(ts)) problems.push(`nodes.${i}.${key}.${k}: unknown transfer syntax '${ts}'`); });
+    }
+    if (n.enabledTransferSyntaxes && n.enabledTransferSyntaxes.length === 0) problems.push(`nodes.${i}.enabledTransferSyntaxes: at least one syntax must stay enabled`);
+  });
+  const pdu = c.network.maxPduReceive;
+  if (pdu !== 0 && pdu < 4096) problems.push(`network.maxPduReceive: must be 0 (unlimited) or 4096-524288 (got ${pdu})`);
+  c.network.acceptedTransferSyntaxes?.forEach((ts, k) => { if (!transferSyntax(ts)) problems.push(`network.acceptedTransferSyntaxes.${k}: unknown transfer syntax '${ts}'`); });
+  const ports = new Map<number, string>();
+  c.localAEs.forEach((ae, i) => {
+    if (ae.tls.enabled && (!ae.tls.certificate || !ae.tls.privateKey)) problems.push(`localAEs.${i}.tls: enabled needs certificate and privateKey`);
+    const other = ports.get(ae.port);
+    if (other !== undefined && other !== ae.host) problems.push(`localAEs.${i}.port: ${ae.port} already used on another address`);
+    ports.set(ae.port, ae.host);
+  });
+  if (problems.length) throw new ConfigError(`${source}: invalid configuration:\n  ${problems.join('\n  ')}`);
+}
+
+/** Reads a JSON (.json) or YAML (.yaml, .yml, anything else) configuration file. */
+export function loadConfig(path: string): TracerConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`${path}: cannot read configuration (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+  let data: unknown;
+  try {
+    data = extname(path).toLowerCase() === '.json' ? JSON.parse(text) : parseYaml(text);
+  } catch (err) {
+    throw new ConfigError(`${path}: not valid ${extname(path).toLowerCase() === '.json' ? 'JSON' : 'YAML'}: ${(err as Error).message.split('\n')[0]}`);
+  }
+  return resolveConfig(data, path);
+}
+
+/** The embedded defaults (what `tracer serve` runs with when no file is given). */
+export function defaultConfig(): TracerConfig {
+  return resolveConfig({}, 'defaults');
+}
+
+/** Finds a registered node by its logical name (or AE title, as a convenience). */
+export function findNode(c: TracerConfig, name: string): NodeConfig | undefined {
+  return c.nodes.find((n) => n.name === name) ?? c.nodes.find((n) => n.aeTitle === name);
+}

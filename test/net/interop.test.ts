@@ -1,0 +1,210 @@
+/**
+ * Interoperability with DCMTK: echoscu and storescu against our acceptor, and our requestor
+ * against storescp (C-ECHO and a streamed C-STORE). The test file is made by DCMTK's dump2dcm,
+ * and its data set part is cut out by walking the file meta group here, so nothing depends on
+ * Tracer's own data layer.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { Association, AssociationServer, CStoreRq, EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN, VERIFICATION_SOP_CLASS } from '../../src/net/index.js';
+import { requireTools } from '../helpers/peers.js';
+
+const CT = '1.2.840.10008.5.1.4.1.1.2';
+const SOP_INSTANCE = '1.2.826.0.1.3680043.9.7.1';
+const env = { ...process.env, TCP_NODELAY: '1' };
+
+function run(cmd: string, args: string[]): Promise<{ code: number; out: string }> {
+  return new Promise((resolve) => {
+    execFile(cmd, args, { env, timeout: 30_000 }, (err, stdout, stderr) => {
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, out: `${stdout}${stderr}` });
+    });
+  });
+}
+
+async function freePort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const { port } = s.address() as net.AddressInfo;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+/** A valid CT file written by dump2dcm (Explicit VR LE, 256x256x16 bit pixels). */
+async function makeCtFile(dir: string): Promise<string> {
+  const vals = Array.from({ length: 256 * 256 }, (_, i) => ((i * 37) & 0xffff).toString(16).padStart(4, '0')).join('\\');
+  const dump = [
+    '# Dicom-File-Format',
+    '# Dicom-Meta-Information-Header',
+    '(0002,0001) OB 00\\01',
+    '(0002,0002) UI =CTImageStorage',
+    `(0002,0003) UI [${SOP_INSTANCE}]`,
+    '(0002,0010) UI =LittleEndianExplicit',
+    '# Dicom-Data-Set',
+    '(0008,0016) UI =CTImageStorage',
+    `(0008,0018) UI [${SOP_INSTANCE}]`,
+    '(0008,0060) CS [CT]',
+    '(0010,0010) PN [Test^Streaming]',
+    '(0010,0020) LO [TRACER1]',
+    '(0020,000d) UI [1.2.826.0.1.3680043.9.7.2]',
+    '(0020,000e) UI [1.2.826.0.1.3680043.9.7.3]',
+    '(0028,0002) US 1',
+    '(0028,0004) CS [MONOCHROME2]',
+    '(0028,0010) US 256',
+    '(0028,0011) US 256',
+    '(0028,0100) US 16',
+    '(0028,0101) US 16',
+    '(0028,0102) US 15',
+    '(0028,0103) US 0',
+    `(7fe0,0010) OW ${vals}`,
+  ].join('\n');
+  await writeFile(join(dir, 'ct.dump'), dump + '\n');
+  const out = join(dir, 'ct.dcm');
+  const r = await run('dump2dcm', ['+l', '1000000', join(dir, 'ct.dump'), out]);
+  assert.equal(r.code, 0, r.out);
+  return out;
+}
+
+/** Offset of the data set in a Part 10 file: after preamble, 'DICM' and the (0002) group (PS3.10 7.1). */
+function datasetOffset(file: Buffer): number {
+  assert.equal(file.toString('latin1', 128, 132), 'DICM');
+  let pos = 132;
+  while (pos < file.length && file.readUInt16LE(pos) === 0x0002) {
+    const vr = file.toString('latin1', pos + 4, pos + 6);
+    if (['OB', 'OW', 'OF', 'SQ', 'UT', 'UN'].includes(vr)) pos += 12 + file.readUInt32LE(pos + 8);
+    else pos += 8 + file.readUInt16LE(pos + 6);
+  }
+  return pos;
+}
+
+function spawnTracked(procs: ChildProcess[], cmd: string, args: string[]): ChildProcess {
+  const p = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  procs.push(p);
+  return p;
+}
+
+async function killAll(procs: ChildProcess[]): Promise<void> {
+  await Promise.all(
+    procs.map(
+      (p) =>
+        new Promise<void>((r) => {
+          if (p.exitCode !== null || p.signalCode !== null) return r();
+          p.once('exit', () => r());
+          p.kill('SIGTERM');
+        }),
+    ),
+  );
+}
+
+/** Waits until a DICOM acceptor answers C-ECHO on the port. */
+async function waitForScp(port: number): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    try {
+      const a = await Association.request({ port, callingAETitle: 'PROBE', calledAETitle: 'STORESCP', timeouts: { connect: 500 }, presentationContexts: [{ abstractSyntax: VERIFICATION_SOP_CLASS, transferSyntaxes: [IMPLICIT_VR_LITTLE_ENDIAN] }] });
+      await a.release();
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  throw new Error(`no SCP on port ${port}`);
+}
+
+test('echoscu -> our acceptor answers C-ECHO', async (t) => {
+  if (!requireTools(t, 'echoscu')) return;
+  const server = new AssociationServer({ policy: { aeTitles: ['TRACER'], abstractSyntaxes: { [VERIFICATION_SOP_CLASS]: true } } });
+  const { port } = await server.listen(0, '127.0.0.1');
+  try {
+    const r = await run('echoscu', ['-v', '-aec', 'TRACER', '-aet', 'DCMTK', '127.0.0.1', String(port)]);
+    assert.equal(r.code, 0, r.out);
+    assert.match(r.out, /Received Echo Response \(Success\)/);
+    // wrong called AE title: rejected with called-AE-title-not-recognized
+    const bad = await run('echoscu', ['-aec', 'NOBODY', '127.0.0.1', String(port)]);
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.out, /Called AE Title Not Recognized/i);
+    // echoscu with several repeats and small PDUs
+    const rep = await run('echoscu', ['-aec', 'TRACER', '--repeat', '5', '-pdu', '4096', '127.0.0.1', String(port)]);
+    assert.equal(rep.code, 0, rep.out);
+  } finally {
+    await server.close();
+  }
+});
+
+test('our requestor -> DCMTK storescp: C-ECHO, then a C-STORE streamed from a file, received byte for byte', async (t) => {
+  if (!requireTools(t, 'storescp', 'dump2dcm')) return;
+  const dir = await mkdtemp(join(tmpdir(), 'tracer-net-'));
+  const procs: ChildProcess[] = [];
+  try {
+    const file = await makeCtFile(dir);
+    const bytes = await readFile(file);
+    const off = datasetOffset(bytes);
+    const outDir = join(dir, 'out');
+    await import('node:fs/promises').then((f) => f.mkdir(outDir));
+    const port = await freePort();
+    // +B: bit-preserving, writes the received data set as it came; -pdu 16384 forces many PDUs
+    spawnTracked(procs, 'storescp', ['-aet', 'STORESCP', '+B', '-od', outDir, '-pdu', '16384', '+xa', String(port)]);
+    await waitForScp(port);
+    const a = await Association.request({
+      port,
+      callingAETitle: 'TRACER',
+      calledAETitle: 'STORESCP',
+      presentationContexts: [
+        { abstractSyntax: VERIFICATION_SOP_CLASS, transferSyntaxes: [IMPLICIT_VR_LITTLE_ENDIAN] },
+        { abstractSyntax: CT, transferSyntaxes: [EXPLICIT_VR_LITTLE_ENDIAN] },
+      ],
+    });
+    assert.equal(a.negotiated!.peerMaxPdu, 16384);
+    assert.equal(await a.echo(), 0);
+    const rsp = await a.sendRequest(new CStoreRq({ AffectedSOPClassUID: CT, AffectedSOPInstanceUID: SOP_INSTANCE }), {
+      transferSyntax: EXPLICIT_VR_LITTLE_ENDIAN,
+      dataset: createReadStream(file, { start: off, highWaterMark: 10_000 }),
+    });
+    assert.equal(rsp.Status, 0);
+    await a.release();
+    const files = await readdir(outDir);
+    assert.equal(files.length, 1, files.join());
+    const got = await readFile(join(outDir, files[0]!));
+    assert.deepEqual(got.subarray(datasetOffset(got)), bytes.subarray(off));
+  } finally {
+    await killAll(procs);
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('DCMTK storescu -> our acceptor: the C-STORE data set is streamed to a file, bytes equal the sent data set', async (t) => {
+  if (!requireTools(t, 'storescu', 'dump2dcm')) return;
+  const dir = await mkdtemp(join(tmpdir(), 'tracer-net-'));
+  let chunks = 0;
+  const server = new AssociationServer({
+    maxPduReceive: 16384,
+    policy: { aeTitles: ['TRACER'], abstractSyntaxes: { [CT]: [EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN] }, transferSyntaxPolicy: 'explicitFirst' },
+    handlers: {
+      'C-STORE': async (rq, ctx) => {
+        assert.equal(ctx.dataset!.transferSyntax, EXPLICIT_VR_LITTLE_ENDIAN);
+        ctx.dataset!.on('data', () => chunks++);
+        await pipeline(ctx.dataset!, createWriteStream(join(dir, `${rq.AffectedSOPInstanceUID}.bin`)));
+        return 0;
+      },
+    },
+  });
+  const { port } = await server.listen(0, '127.0.0.1');
+  try {
+    const file = await makeCtFile(dir);
+    const bytes = await readFile(file);
+    const r = await run('storescu', ['-v', '-aec', 'TRACER', '-pdu', '16384', '127.0.0.1', String(port), file]);
+    assert.equal(r.code, 0, r.out);
+    assert.match(r.out, /Received Store Response \(Success\)/);
+    const got = await readFile(join(dir, `${SOP_INSTANCE}.bin`));
+    assert.deepEqual(got, bytes.subarray(datasetOffset(bytes)));
+    assert.ok(chunks > 5, `data set arrived in ${chunks} chunks (streamed, not buffered)`);
+  } finally {
+    await server.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});

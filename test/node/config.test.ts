@@ -1,0 +1,59 @@
+/** Configuration: defaults, validation messages, JSON and YAML files. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, defaultConfig, findNode, loadConfig, resolveConfig } from '../../src/node/config.js';
+
+test('embedded defaults: TRACER on 11112, data in ./tracer-data, Appendix A defaults', () => {
+  const c = defaultConfig();
+  assert.equal(c.localAEs[0]!.aeTitle, 'TRACER');
+  assert.equal(c.localAEs[0]!.port, 11112);
+  assert.equal(c.store.root, './tracer-data');
+  assert.equal(c.network.maxPduReceive, 32768);
+  assert.equal(c.network.maxInboundAssociations, 12);
+  assert.equal(c.network.asyncOps.enabled, false);
+  assert.equal(c.tls.minVersion, 'TLSv1.2');
+  assert.equal(c.storeScu.retry.count, 2);
+  assert.equal(c.acl.storage.requireKnownCallingAe, false);
+});
+
+test('node defaults are filled in and nodes are found by name', () => {
+  const c = resolveConfig({ nodes: [{ name: 'pacs', aeTitle: 'PACS', host: '127.0.0.1', port: 104 }] });
+  const n = findNode(c, 'pacs')!;
+  assert.equal(n.onRefused, 'retryJob');
+  assert.equal(n.pcLayout, 'onePcPerTs');
+  assert.equal(n.tls.enabled, false);
+});
+
+function errorOf(input: unknown): string {
+  try { resolveConfig(input, 'x.yaml'); } catch (e) { assert.ok(e instanceof ConfigError); return e.message; }
+  assert.fail('expected a ConfigError');
+}
+
+test('errors name the option and say what is wrong', () => {
+  assert.match(errorOf({ localAEs: [{ aeTitle: 'A\\B' }] }), /localAEs\.0\.aeTitle: not a valid AE title/);
+  assert.match(errorOf({ localAEs: [{ aeTitle: 'SEVENTEEN_CHARS_X' }] }), /localAEs\.0\.aeTitle/);
+  assert.match(errorOf({ network: { maxPduReceive: 100 } }), /network\.maxPduReceive: must be 0 \(unlimited\) or 4096-524288/);
+  assert.match(errorOf({ network: { tsSelection: 'random' } }), /network\.tsSelection: must be one of "callerOrder", "localOrder"/);
+  assert.match(errorOf({ netwrok: {} }), /netwrok: unknown option/);
+  assert.match(errorOf({ nodes: [{ name: 'a', aeTitle: 'A', host: 'h' }] }), /nodes\.0\.port: required/);
+  assert.match(errorOf({ nodes: [{ name: 'a', aeTitle: 'A', host: 'h', port: 1, storeTransferSyntaxes: ['1.2.3'] }] }), /unknown transfer syntax '1\.2\.3'/);
+  assert.match(errorOf({ localAEs: [{ tls: { enabled: true } }] }), /localAEs\.0\.tls: enabled needs certificate and privateKey/);
+});
+
+test('YAML and JSON files load; bad syntax names the file', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tracer-cfg-'));
+  try {
+    writeFileSync(join(dir, 'a.yaml'), 'localAEs:\n  - aeTitle: NM1\n    port: 4242\n');
+    writeFileSync(join(dir, 'a.json'), JSON.stringify({ localAEs: [{ aeTitle: 'NM2' }] }));
+    writeFileSync(join(dir, 'bad.json'), '{ "localAEs": [ }');
+    assert.equal(loadConfig(join(dir, 'a.yaml')).localAEs[0]!.port, 4242);
+    assert.equal(loadConfig(join(dir, 'a.json')).localAEs[0]!.aeTitle, 'NM2');
+    assert.throws(() => loadConfig(join(dir, 'bad.json')), /bad\.json: not valid JSON/);
+    assert.throws(() => loadConfig(join(dir, 'missing.yaml')), /missing\.yaml: cannot read configuration \(ENOENT\)/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
