@@ -14,6 +14,8 @@ const commands: Record<string, Command> = {
   dump: { summary: 'list the elements of DICOM files (like dcmdump), or print DICOM JSON', run: async (a) => (await import('./dump.js')).run(a) },
   convert: { summary: 'rewrite a DICOM file in another transfer syntax', run: async (a) => (await import('./convert.js')).run(a) },
   config: { summary: 'print the default configuration, or check a configuration file', run: async (a) => (await import('./config.js')).run(a) },
+  echo: { summary: 'verify a DICOM peer (C-ECHO), like echoscu', run: async (a) => (await import('./echo.js')).run(a) },
+  store: { summary: 'send DICOM files to a peer (C-STORE), like storescu', run: async (a) => (await import('./store.js')).run(a) },
   serve: { summary: 'run the DICOM node (Verification and Storage SCP)', run: async (a) => (await import('./serve.js')).run(a) },
 };
 

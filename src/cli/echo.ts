@@ -1,0 +1,5 @@
+/** `tracer echo`: being built (issue "DICOM networking"). */
+export async function run(_argv: string[]): Promise<number> {
+  console.error('tracer echo: not built yet');
+  return 2;
+}
