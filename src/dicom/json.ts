@@ -34,11 +34,15 @@ export interface ToJsonOptions {
 const BINARY_VRS = new Set<VR>(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'UN']);
 const NUMBER_VRS = new Set<VR>(['FL', 'FD', 'SL', 'SS', 'UL', 'US', 'SV', 'UV', 'DS', 'IS']);
 
+/** The last file name made into a URL: every bulk value of a file shares it. */
+let lastURL = { name: '', href: '' };
+
 /** A file: URI naming the value's bytes in its source file (offset and length, PS3.18 F.2.6). */
 export function fileBulkDataURI(el: Element): string | undefined {
   const name = el.origin?.name;
   if (!name || el.offset < 0 || name.endsWith('(inflated)')) return undefined;
-  return `${pathToFileURL(name).href}?offset=${el.offset}&length=${el.length}`;
+  if (lastURL.name !== name) lastURL = { name, href: pathToFileURL(name).href };
+  return `${lastURL.href}?offset=${el.offset}&length=${el.length}`;
 }
 
 /** Converts a data set to the DICOM JSON model. */
@@ -47,6 +51,8 @@ export function toJSON(ds: Dataset, opts: ToJsonOptions = {}): JsonDataset {
   const threshold = opts.bulkDataThreshold ?? Infinity;
   const makeURI = opts.bulkDataURI ?? fileBulkDataURI;
   for (const el of ds.elements()) {
+    // Group lengths are not part of the JSON model (PS3.18 F.2.1).
+    if (el.tag % 0x10000 === 0) continue;
     const vr = el.vr;
     const attr: JsonAttribute = { vr };
     out[tagKey(el.tag)] = attr;
@@ -68,6 +74,98 @@ export function toJSON(ds: Dataset, opts: ToJsonOptions = {}): JsonDataset {
     if (vals.length > 0) attr.Value = vals;
   }
   return out;
+}
+
+/**
+ * The DICOM JSON text of a data set: the document JSON.stringify(toJSON(ds, opts)) gives,
+ * written directly, without the intermediate objects (the `dump --json` hot path). Keys are
+ * in tag order; JSON.stringify would put all-digit keys such as "30060020" first, the only
+ * difference, and one no JSON reader sees.
+ */
+export function toJSONText(ds: Dataset, opts: ToJsonOptions = {}): string {
+  return datasetText(ds, opts.bulkDataThreshold ?? Infinity, opts.bulkDataURI ?? fileBulkDataURI);
+}
+
+function datasetText(ds: Dataset, threshold: number, makeURI: (el: Element) => string | undefined): string {
+  let s = '{';
+  const els = ds.elements();
+  for (let i = 0; i < els.length; i++) {
+    const el = els[i]!;
+    const vr = el.vr;
+    s += `${i === 0 ? '"' : ',"'}${tagKey(el.tag)}":{"vr":"${vr}"`;
+    if (el.items) {
+      const items = el.items;
+      if (items.length > 0) {
+        s += ',"Value":[';
+        for (let k = 0; k < items.length; k++) s += (k === 0 ? '' : ',') + datasetText(items[k]!, threshold, makeURI);
+        s += ']';
+      }
+    } else if (el.fragments || BINARY_VRS.has(vr)) {
+      if (el.length !== 0) {
+        const len = el.fragments ? Infinity : el.length;
+        const uri = len > threshold ? makeURI(el) : undefined;
+        s += uri ? `,"BulkDataURI":${JSON.stringify(uri)}` : `,"InlineBinary":"${binaryValue(el, ds).toString('base64')}"`;
+      }
+    } else if (el.length !== 0) {
+      s += valuesText(el, ds);
+    }
+    s += '}';
+  }
+  return s + '}';
+}
+
+/** A number as JSON.stringify writes it (NaN and infinities are null). */
+function numberText(n: number): string {
+  return Number.isFinite(n) ? String(n) : 'null';
+}
+
+/** One text value of a string VR as jsonValues gives it: null when empty, a number for DS/IS when it is one. */
+function textValue(v: string, numeric: boolean): string {
+  if (v === '') return 'null';
+  if (numeric) {
+    const n = Number(v);
+    if (Number.isFinite(n)) return String(n);
+  }
+  return JSON.stringify(v);
+}
+
+/** `,"Value":[...]` for a non-empty element that is neither a sequence nor binary, or '' when it has no values. */
+function valuesText(el: Element, ds: Dataset): string {
+  const vr = el.vr;
+  const info = VRS[vr];
+  if (info.isString && vr !== 'PN') {
+    const b = el.bytes();
+    if (b.length === 0) return '';
+    const text = decodeText(b, vr, ds.charset);
+    const numeric = vr === 'DS' || vr === 'IS';
+    if (!info.multiValued || text.indexOf('\\') < 0) return `,"Value":[${textValue(trimValue(text, vr), numeric)}]`;
+    const parts = text.split('\\');
+    let s = ',"Value":[';
+    for (let k = 0; k < parts.length; k++) s += (k === 0 ? '' : ',') + textValue(trimValue(parts[k]!, vr), numeric);
+    return s + ']';
+  }
+  if (ds.littleEndian && (vr === 'US' || vr === 'SS' || vr === 'UL' || vr === 'SL' || vr === 'FL' || vr === 'FD')) {
+    const b = el.bytes();
+    const size = info.unitSize;
+    const n = Math.floor(b.length / size);
+    if (n === 0) return '';
+    let s = ',"Value":[';
+    for (let k = 0, o = 0; k < n; k++, o += size) {
+      if (k > 0) s += ',';
+      switch (vr) {
+        case 'US': s += b[o]! | (b[o + 1]! << 8); break;
+        case 'SS': s += b.readInt16LE(o); break;
+        case 'UL': s += b.readUInt32LE(o); break;
+        case 'SL': s += b.readInt32LE(o); break;
+        case 'FL': s += numberText(b.readFloatLE(o)); break;
+        default: s += numberText(b.readDoubleLE(o));
+      }
+    }
+    return s + ']';
+  }
+  // PN, AT, 64-bit integers, big endian: through the JSON model.
+  const vals = jsonValues(el, ds);
+  return vals.length > 0 ? `,"Value":${JSON.stringify(vals)}` : '';
 }
 
 /** Bytes of a binary value in little endian, the byte order of InlineBinary (PS3.18 F.2.7). */
@@ -95,14 +193,16 @@ function jsonValues(el: Element, ds: Dataset): JsonValue[] {
   const vr = el.vr;
   if (vr === 'PN') {
     const text = decodeText(el.bytes(), vr, ds.charset);
-    return text.split('\\').map((v) => {
-      const groups = trimValue(v, vr).split('=');
+    const pns = text.split('\\').map((v) => {
+      // Trailing component and group delimiters carry nothing (PS3.5 6.2.1.1): '^^^^' is empty.
+      const groups = trimValue(v, vr).split('=').map((g) => g.replace(/\^+$/, ''));
       const pn: JsonPN = {};
       if (groups[0]) pn.Alphabetic = groups[0];
       if (groups[1]) pn.Ideographic = groups[1];
       if (groups[2]) pn.Phonetic = groups[2];
       return Object.keys(pn).length ? pn : null;
     });
+    return pns.every((v) => v === null) ? [] : pns;
   }
   const vals = decodeValues(el, ds);
   if (vr === 'AT') return vals.map((v) => tagKey(v as number));

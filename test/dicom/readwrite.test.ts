@@ -3,7 +3,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, ftruncateSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Dataset } from '../../src/dicom/dataset.js';
@@ -103,6 +103,38 @@ test('large values stay in the file until read', () => {
     assert.equal(el.length, pixels.length);
     assert.ok(el.bytes().equals(pixels));
     assert.ok(el.slice(4096 * 7, 1).equals(Buffer.from([7])));
+    f.source.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a 2 GB multi-frame file parses without reading or copying its pixel data', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tracer-rw-'));
+  try {
+    const size = 2 ** 31;
+    const header = part10(TS.ExplicitVRLittleEndian, Buffer.concat([
+      explicitLE(0x0008, 0x0016, 'UI', text('1.2.840.10008.5.1.4.1.1.20', '\0')),
+      explicitLE(0x0028, 0x0008, 'IS', text('8192')),
+      Buffer.from([0xe0, 0x7f, 0x10, 0x00, 0x4f, 0x57, 0, 0]), u32(size),
+    ]));
+    const p = join(dir, 'huge.dcm');
+    // A sparse file: 2 GB of pixel data that take no disk space.
+    const fd = openSync(p, 'w');
+    writeSync(fd, header);
+    ftruncateSync(fd, header.length + size);
+    closeSync(fd);
+    const before = process.memoryUsage();
+    const f = readDicomFile(p);
+    const el = f.dataset.get('PixelData')!;
+    const after = process.memoryUsage();
+    assert.equal(el.length, size);
+    assert.equal(el.isLazy, true);
+    assert.equal(f.dataset.number('NumberOfFrames'), 8192);
+    assert.ok(after.arrayBuffers - before.arrayBuffers < 8 << 20, `grew by ${after.arrayBuffers - before.arrayBuffers} bytes`);
+    assert.ok(after.rss - before.rss < 64 << 20, `RSS grew by ${after.rss - before.rss} bytes`);
+    // A frame near the end is read on its own.
+    assert.ok(el.slice(size - 65536, 65536).equals(Buffer.alloc(65536)));
     f.source.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });
