@@ -1,7 +1,6 @@
 /** `tracer dump`: dcmdump-like listing, or PS3.18 DICOM JSON with --json. */
 import { writeSync } from 'node:fs';
-import { dumpDataset } from '../dicom/dump.js';
-import { toJSON } from '../dicom/json.js';
+import { JsonWriter, toJSON } from '../dicom/json.js';
 import { readDicomFile } from '../dicom/part10.js';
 import { transferSyntax } from '../dicom/dictionary/index.js';
 import { parse } from './args.js';
@@ -33,8 +32,14 @@ export async function run(argv: string[]): Promise<number> {
   const maxValue = Number(v['max-value'] ?? 64);
   let failures = 0;
   const out = new Output();
-  const jsonDocs: string[] = [];
   const files = [...expandPaths(parsed.positionals)];
+  // The listing code is only loaded for listings.
+  const listing = v.json ? undefined : { dumpDataset: (await import('../dicom/dump.js')).dumpDataset };
+  // JSON: one file gives the object itself; several an array, still valid JSON. Documents
+  // are written as they are made.
+  const single = files.length === 1;
+  let docs = 0;
+  const json = new JsonWriter({ bulkDataThreshold: bt });
   for (const path of files) {
     let file;
     try {
@@ -46,11 +51,27 @@ export async function run(argv: string[]): Promise<number> {
       continue;
     }
     try {
-      if (v.json) {
-        const doc = toJSON(file.dataset, { bulkDataThreshold: bt });
-        const metaDoc = v.meta ? toJSON(file.meta, { bulkDataThreshold: bt }) : undefined;
-        jsonDocs.push(JSON.stringify(metaDoc ? { ...metaDoc, ...doc } : doc));
+      if (!listing) {
+        // The document goes straight into the writer's bytes; a failure half-way takes it back.
+        const mark = json.length;
+        try {
+          if (!single) json.ascii(docs === 0 ? '[' : ',\n');
+          if (v.meta) {
+            const doc = toJSON(file.dataset, { bulkDataThreshold: bt });
+            const metaDoc = toJSON(file.meta, { bulkDataThreshold: bt });
+            json.text(JSON.stringify({ ...metaDoc, ...doc }));
+          } else {
+            json.dataset(file.dataset);
+          }
+          if (single) json.ascii('\n');
+        } catch (err) {
+          json.truncate(mark);
+          throw err;
+        }
+        docs++;
+        if (json.length >= 1 << 18) out.bytes(json.take());
       } else {
+        const { dumpDataset } = listing;
         const lines: string[] = [];
         if (files.length > 1) lines.push(`# ${path}`);
         lines.push('# Dicom-File-Format', '');
@@ -69,9 +90,9 @@ export async function run(argv: string[]): Promise<number> {
       file.source.close();
     }
   }
-  if (v.json) {
-    // One file: the JSON object itself; several: an array, still valid JSON.
-    out.write(files.length === 1 && jsonDocs.length === 1 ? jsonDocs[0] + '\n' : `[${jsonDocs.join(',\n')}]\n`);
+  if (!listing) {
+    if (!(single && docs === 1)) json.ascii(docs === 0 ? '[]\n' : ']\n');
+    out.bytes(json.take());
   }
   out.flush();
   return failures > 0 ? 1 : 0;
@@ -91,6 +112,11 @@ class Output {
     const b = Buffer.from(this.parts.join(''), 'utf8');
     this.parts = [];
     this.size = 0;
+    this.bytes(b);
+  }
+  /** Writes bytes now (after any pending text). */
+  bytes(b: Buffer): void {
+    if (this.parts.length > 0) this.flush();
     let off = 0;
     while (off < b.length) {
       try {

@@ -12,8 +12,8 @@
  * errors='replace' does in pydicom), unknown terms become warnings.
  */
 import { isAscii } from 'node:buffer';
-import iconv from 'iconv-lite';
-import { VRS, type VR } from './vr.js';
+import { createRequire } from 'node:module';
+import { VRS, vrInfo, type VR } from './vr.js';
 import { textDecoder } from './charset-tables.js';
 import {
   ELEMENTS, decodeG1, decodeIso2022, encodeIso2022,
@@ -88,7 +88,7 @@ function delimitersFor(vr: VR): Delimiters {
 }
 
 function usesCharset(vr: VR): boolean {
-  return VRS[vr]?.usesCharset ?? false;
+  return vrInfo(vr)?.usesCharset ?? false;
 }
 
 function asBuffer(bytes: Uint8Array): Buffer {
@@ -101,6 +101,15 @@ const NON_ASCII = /[^\x00-\x7f]/g;
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 
 const cache = new Map<string, CharacterSet>();
+
+/**
+ * iconv-lite, loaded on first use: only GB18030 and GBK encoding need it, and loading it
+ * costs more than the rest of the character set code (CLI start-up time).
+ */
+let iconvLib: typeof import('iconv-lite') | undefined;
+function iconv(): typeof import('iconv-lite') {
+  return (iconvLib ??= createRequire(import.meta.url)('iconv-lite') as typeof import('iconv-lite'));
+}
 
 export class CharacterSet {
   readonly terms: readonly string[];
@@ -215,9 +224,9 @@ export class CharacterSet {
       case 'utf8':
         return Buffer.from(wellFormed, 'utf8');
       case 'gb18030':
-        return iconv.encode(wellFormed, 'gb18030');
+        return iconv().encode(wellFormed, 'gb18030');
       case 'gbk':
-        return iconv.encode(wellFormed, 'gbk');
+        return iconv().encode(wellFormed, 'gbk');
       case 'iso2022':
         return encodeIso2022(wellFormed, this.init, this.available, delimitersFor(vr));
     }

@@ -26,8 +26,14 @@ export function resolveTag(ref: TagRef): Tag {
 }
 
 export class Dataset {
-  private readonly map = new Map<Tag, Element>();
+  private readonly byTag = new Map<Tag, Element>();
+  /** Elements in tag order, or null when that order must be re-established. */
   private sorted: Element[] | null = [];
+  /**
+   * How many elements at the end of `sorted` are not in `byTag` yet: elements appended in
+   * ascending order (as the parser reads them) are indexed on first lookup, not one by one.
+   */
+  private unindexed = 0;
   private charsetCache: CharacterSet | undefined;
   /** Set by every change, so that writers know whether original encodings still hold. */
   modified = false;
@@ -42,6 +48,16 @@ export class Dataset {
     /** The enclosing data set, for items: Specific Character Set and Pixel Representation are inherited. */
     public parent?: Dataset,
   ) {}
+
+  /** The index by tag, brought up to date. */
+  private get map(): Map<Tag, Element> {
+    if (this.unindexed > 0) {
+      const s = this.sorted!;
+      for (let i = s.length - this.unindexed; i < s.length; i++) this.byTag.set(s[i]!.tag, s[i]!);
+      this.unindexed = 0;
+    }
+    return this.byTag;
+  }
 
   get size(): number {
     return this.map.size;
@@ -63,6 +79,14 @@ export class Dataset {
 
   /** Appends an element read from a source (the parser keeps ascending order when the input has it). */
   add(el: Element): void {
+    const s = this.sorted;
+    if (s !== null && (s.length === 0 || s[s.length - 1]!.tag < el.tag)) {
+      // Ascending: cannot replace an element; indexed when first looked up.
+      s.push(el);
+      this.unindexed++;
+      if (el.tag === SpecificCharacterSet) this.charsetCache = undefined;
+      return;
+    }
     const prev = this.map.get(el.tag);
     this.map.set(el.tag, el);
     if (this.sorted !== null) {

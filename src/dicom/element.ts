@@ -36,6 +36,12 @@ export class Element {
     readonly offset: number,
     private bytesValue: Buffer | undefined,
     private readonly source: ByteSource | undefined,
+    /**
+     * When >= 0, `bytesValue` is a larger buffer (the parser's view of its source) and the
+     * value is at this offset in it: the parser makes no view per element, and bytes() makes
+     * one when asked.
+     */
+    private windowOffset = -1,
   ) {}
 
   /** A value created in memory. */
@@ -59,6 +65,10 @@ export class Element {
    * Empty for sequences and encapsulated data.
    */
   bytes(): Buffer {
+    if (this.windowOffset >= 0) {
+      this.bytesValue = this.bytesValue!.subarray(this.windowOffset, this.windowOffset + this.length);
+      this.windowOffset = -1;
+    }
     if (this.bytesValue !== undefined) return this.bytesValue;
     if (this.source && this.items === undefined && this.fragments === undefined) {
       return this.source.read(this.offset, this.length);
@@ -73,8 +83,25 @@ export class Element {
     return this.source.read(f.offset, f.length);
   }
 
+  /**
+   * For hot paths that read many small values (DICOM JSON): the buffer the parser left the
+   * value in, its `length` bytes starting at `valueStart`, so that no view need be made.
+   * Undefined (and valueStart -1) for any other value: use bytes().
+   */
+  get valueBuffer(): Buffer | undefined {
+    return this.windowOffset >= 0 ? this.bytesValue : undefined;
+  }
+
+  get valueStart(): number {
+    return this.windowOffset;
+  }
+
   /** Bytes [start, start+length) of a lazy value, without reading the rest. */
   slice(start: number, length: number): Buffer {
+    if (this.windowOffset >= 0) {
+      const o = this.windowOffset;
+      return this.bytesValue!.subarray(o + Math.min(start, this.length), o + Math.min(start + length, this.length));
+    }
     if (this.bytesValue !== undefined) return this.bytesValue.subarray(start, start + length);
     if (!this.source) return Buffer.alloc(0);
     return this.source.read(this.offset + start, length);

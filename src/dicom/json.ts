@@ -1,6 +1,7 @@
 /**
  * The DICOM JSON model (PS3.18 F.2) in both directions.
  */
+import { basename, dirname, isAbsolute } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chooseSpecificCharacterSet } from './charset.js';
 import { Dataset, SpecificCharacterSet } from './dataset.js';
@@ -9,7 +10,7 @@ import { Element } from './element.js';
 import { DicomError } from './errors.js';
 import { groupOf, SequenceDelimitationTag, tagKey, type Tag } from './tag.js';
 import { decodeText, decodeValues, encodeNumbers, encodeStrings, trimValue } from './values.js';
-import { isVR, VRS, type VR } from './vr.js';
+import { isVR, VRS, vrInfo, type VR } from './vr.js';
 
 export type JsonPN = { Alphabetic?: string; Ideographic?: string; Phonetic?: string };
 export type JsonValue = string | number | null | JsonPN | JsonDataset;
@@ -34,15 +35,35 @@ export interface ToJsonOptions {
 const BINARY_VRS = new Set<VR>(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'UN']);
 const NUMBER_VRS = new Set<VR>(['FL', 'FD', 'SL', 'SS', 'UL', 'US', 'SV', 'UV', 'DS', 'IS']);
 
-/** The last file name made into a URL: every bulk value of a file shares it. */
-let lastURL = { name: '', href: '' };
+/** File names URL-encode to themselves when made of these characters only (and are not '.' or '..'). */
+const PLAIN_NAME = /^(?!\.{1,2}$)[A-Za-z0-9._~-]+$/;
+/** The last file and directory made into URLs: the files of a directory share the directory's. */
+let lastFile = { name: '', href: '' };
+let lastDir = { name: '', href: '' };
+
+/** pathToFileURL(name).href, computed once per directory for plainly named files. */
+function fileURL(name: string): string {
+  if (lastFile.name === name && isAbsolute(name)) return lastFile.href;
+  let href: string;
+  const base = basename(name);
+  if (PLAIN_NAME.test(base) && !name.endsWith('/') && !name.endsWith('\\')) {
+    const dir = dirname(name);
+    // Relative names resolve against the working directory, which may change.
+    const key = isAbsolute(dir) ? dir : `${process.cwd()}\0${dir}`;
+    if (lastDir.name !== key) lastDir = { name: key, href: pathToFileURL(dir).href };
+    href = lastDir.href.endsWith('/') ? lastDir.href + base : `${lastDir.href}/${base}`;
+  } else {
+    href = pathToFileURL(name).href;
+  }
+  lastFile = { name, href };
+  return href;
+}
 
 /** A file: URI naming the value's bytes in its source file (offset and length, PS3.18 F.2.6). */
 export function fileBulkDataURI(el: Element): string | undefined {
   const name = el.origin?.name;
   if (!name || el.offset < 0 || name.endsWith('(inflated)')) return undefined;
-  if (lastURL.name !== name) lastURL = { name, href: pathToFileURL(name).href };
-  return `${lastURL.href}?offset=${el.offset}&length=${el.length}`;
+  return `${fileURL(name)}?offset=${el.offset}&length=${el.length}`;
 }
 
 /** Converts a data set to the DICOM JSON model. */
@@ -78,94 +99,238 @@ export function toJSON(ds: Dataset, opts: ToJsonOptions = {}): JsonDataset {
 
 /**
  * The DICOM JSON text of a data set: the document JSON.stringify(toJSON(ds, opts)) gives,
- * written directly, without the intermediate objects (the `dump --json` hot path). Keys are
- * in tag order; JSON.stringify would put all-digit keys such as "30060020" first, the only
- * difference, and one no JSON reader sees.
+ * written directly, without the intermediate objects. Keys are in tag order; JSON.stringify
+ * would put all-digit keys such as "30060020" first, the only difference, and one no JSON
+ * reader sees.
  */
 export function toJSONText(ds: Dataset, opts: ToJsonOptions = {}): string {
-  return datasetText(ds, opts.bulkDataThreshold ?? Infinity, opts.bulkDataURI ?? fileBulkDataURI);
+  const w = new JsonWriter(opts);
+  w.dataset(ds);
+  return w.take().toString('utf8');
 }
 
-function datasetText(ds: Dataset, threshold: number, makeURI: (el: Element) => string | undefined): string {
-  let s = '{';
-  const els = ds.elements();
-  for (let i = 0; i < els.length; i++) {
-    const el = els[i]!;
+/** Characters JSON.stringify escapes in a string. */
+const JSON_ESCAPED = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+/** A string as JSON.stringify writes it. */
+function stringText(v: string): string {
+  return JSON_ESCAPED.test(v) ? JSON.stringify(v) : `"${v}"`;
+}
+
+/** Upper-case hex digits, for tag keys. */
+const HEX = Buffer.from('0123456789ABCDEF', 'latin1');
+const KEY_VR = Buffer.from('":{"vr":"', 'latin1');
+/** VRs whose leading spaces are insignificant too (as trimValue). */
+const TRIM_LEADING = new Set<VR>(['AE', 'AS', 'CS', 'DA', 'DS', 'DT', 'IS', 'LO', 'SH', 'TM', 'UI']);
+
+/**
+ * Writes DICOM JSON documents as UTF-8 straight into a byte buffer: toJSONText's writer and
+ * the `dump --json` hot path. Text values that are plain ASCII (the common case) are copied
+ * from the element's bytes, split and trimmed in place; anything else takes the way of
+ * toJSON (decoding through the character set, jsonValues), so both give the same document.
+ */
+export class JsonWriter {
+  private buf = Buffer.allocUnsafe(1 << 16);
+  private pos = 0;
+  private readonly threshold: number;
+  private readonly makeURI: (el: Element) => string | undefined;
+
+  constructor(opts: ToJsonOptions = {}) {
+    this.threshold = opts.bulkDataThreshold ?? Infinity;
+    this.makeURI = opts.bulkDataURI ?? fileBulkDataURI;
+  }
+
+  /** Bytes written so far. */
+  get length(): number {
+    return this.pos;
+  }
+
+  /** The bytes written so far, as a view that is only valid until the next write; empties the writer. */
+  take(): Buffer {
+    const b = this.buf.subarray(0, this.pos);
+    this.pos = 0;
+    return b;
+  }
+
+  /** Drops what was written after `length` was n (a document that failed half-way). */
+  truncate(n: number): void {
+    if (n < this.pos) this.pos = n;
+  }
+
+  private room(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n));
+    this.buf.copy(next, 0, 0, this.pos);
+    this.buf = next;
+  }
+
+  /** Text known to be ASCII (syntax, numbers, base64). */
+  ascii(s: string): void {
+    const n = s.length;
+    this.room(n);
+    const b = this.buf;
+    let p = this.pos;
+    for (let i = 0; i < n; i++) b[p++] = s.charCodeAt(i);
+    this.pos = p;
+  }
+
+  /** Any text, UTF-8 encoded. */
+  text(s: string): void {
+    this.room(s.length * 3);
+    this.pos += this.buf.write(s, this.pos, 'utf8');
+  }
+
+  /** One data set as a JSON object. */
+  dataset(ds: Dataset): void {
+    this.ascii('{');
+    const els = ds.elements();
+    let first = true;
+    for (let i = 0; i < els.length; i++) {
+      const el = els[i]!;
+      const t = el.tag;
+      // Group lengths are not part of the JSON model (PS3.18 F.2.1), as in toJSON.
+      if (t % 0x10000 === 0) continue;
+      const vr = el.vr;
+      // ,"GGGGEEEE":{"vr":"VR"
+      this.room(24);
+      const b = this.buf;
+      let p = this.pos;
+      if (!first) b[p++] = 0x2c;
+      first = false;
+      b[p++] = 0x22;
+      for (let shift = 28; shift >= 0; shift -= 4) b[p++] = HEX[(t >>> shift) & 15]!;
+      for (let k = 0; k < KEY_VR.length; k++) b[p++] = KEY_VR[k]!;
+      b[p++] = vr.charCodeAt(0);
+      b[p++] = vr.charCodeAt(1);
+      b[p++] = 0x22;
+      this.pos = p;
+      if (el.items) {
+        const items = el.items;
+        if (items.length > 0) {
+          this.ascii(',"Value":[');
+          for (let k = 0; k < items.length; k++) {
+            if (k > 0) this.ascii(',');
+            this.dataset(items[k]!);
+          }
+          this.ascii(']');
+        }
+      } else if (el.fragments || BINARY_VRS.has(vr)) {
+        if (el.length !== 0) {
+          const len = el.fragments ? Infinity : el.length;
+          const uri = len > this.threshold ? this.makeURI(el) : undefined;
+          if (uri) this.text(`,"BulkDataURI":${stringText(uri)}`);
+          else this.ascii(`,"InlineBinary":"${binaryValue(el, ds).toString('base64')}"`);
+        }
+      } else if (el.length !== 0) {
+        this.values(el, ds);
+      }
+      this.ascii('}');
+    }
+    this.ascii('}');
+  }
+
+  /** `,"Value":[...]` of a non-empty element that is neither a sequence nor binary; nothing when it has no values. */
+  private values(el: Element, ds: Dataset): void {
     const vr = el.vr;
-    s += `${i === 0 ? '"' : ',"'}${tagKey(el.tag)}":{"vr":"${vr}"`;
-    if (el.items) {
-      const items = el.items;
-      if (items.length > 0) {
-        s += ',"Value":[';
-        for (let k = 0; k < items.length; k++) s += (k === 0 ? '' : ',') + datasetText(items[k]!, threshold, makeURI);
-        s += ']';
+    const info = vrInfo(vr)!;
+    if (info.isString && vr !== 'PN') {
+      const ws = el.valueStart;
+      if (ws >= 0 ? this.plainText(el.valueBuffer!, ws, ws + el.length, vr, info.multiValued) : false) return;
+      const b = el.bytes();
+      if (b.length === 0) return;
+      if (ws < 0 && this.plainText(b, 0, b.length, vr, info.multiValued)) return;
+      const text = decodeText(b, vr, ds.charset);
+      const numeric = vr === 'DS' || vr === 'IS';
+      const parts = info.multiValued ? text.split('\\') : [text];
+      let s = ',"Value":[';
+      for (let k = 0; k < parts.length; k++) {
+        const v = trimValue(parts[k]!, vr);
+        if (k > 0) s += ',';
+        if (v === '') s += 'null';
+        else {
+          const n = numeric ? Number(v) : NaN;
+          s += Number.isFinite(n) ? String(n) : stringText(v);
+        }
       }
-    } else if (el.fragments || BINARY_VRS.has(vr)) {
-      if (el.length !== 0) {
-        const len = el.fragments ? Infinity : el.length;
-        const uri = len > threshold ? makeURI(el) : undefined;
-        s += uri ? `,"BulkDataURI":${JSON.stringify(uri)}` : `,"InlineBinary":"${binaryValue(el, ds).toString('base64')}"`;
-      }
-    } else if (el.length !== 0) {
-      s += valuesText(el, ds);
+      this.text(s + ']');
+      return;
     }
-    s += '}';
+    if (ds.littleEndian && (vr === 'US' || vr === 'SS' || vr === 'UL' || vr === 'SL' || vr === 'FL' || vr === 'FD')) {
+      const ws = el.valueStart;
+      const b = ws >= 0 ? el.valueBuffer! : el.bytes();
+      const start = ws >= 0 ? ws : 0;
+      const size = info.unitSize;
+      const n = Math.floor((ws >= 0 ? el.length : b.length) / size);
+      if (n === 0) return;
+      let s = ',"Value":[';
+      for (let k = 0, o = start; k < n; k++, o += size) {
+        if (k > 0) s += ',';
+        switch (vr) {
+          case 'US': s += b[o]! | (b[o + 1]! << 8); break;
+          case 'SS': s += b.readInt16LE(o); break;
+          case 'UL': s += b.readUInt32LE(o); break;
+          case 'SL': s += b.readInt32LE(o); break;
+          case 'FL': { const f = b.readFloatLE(o); s += Number.isFinite(f) ? String(f) : 'null'; break; }
+          default: { const d = b.readDoubleLE(o); s += Number.isFinite(d) ? String(d) : 'null'; }
+        }
+      }
+      this.ascii(s + ']');
+      return;
+    }
+    // PN, AT, 64-bit integers, big endian: through jsonValues, the JSON model itself.
+    const vals = jsonValues(el, ds);
+    if (vals.length > 0) this.text(`,"Value":${JSON.stringify(vals)}`);
   }
-  return s + '}';
-}
 
-/** A number as JSON.stringify writes it (NaN and infinities are null). */
-function numberText(n: number): string {
-  return Number.isFinite(n) ? String(n) : 'null';
-}
-
-/** One text value of a string VR as jsonValues gives it: null when empty, a number for DS/IS when it is one. */
-function textValue(v: string, numeric: boolean): string {
-  if (v === '') return 'null';
-  if (numeric) {
-    const n = Number(v);
-    if (Number.isFinite(n)) return String(n);
-  }
-  return JSON.stringify(v);
-}
-
-/** `,"Value":[...]` for a non-empty element that is neither a sequence nor binary, or '' when it has no values. */
-function valuesText(el: Element, ds: Dataset): string {
-  const vr = el.vr;
-  const info = VRS[vr];
-  if (info.isString && vr !== 'PN') {
-    const b = el.bytes();
-    if (b.length === 0) return '';
-    const text = decodeText(b, vr, ds.charset);
+  /**
+   * Text values made of printable ASCII only (no quote; no backslash inside a value), which
+   * decode to themselves in every character set (as CharacterSet.decode's ASCII path): split,
+   * trimmed as trimValue does and copied as they are. Returns false, having written nothing,
+   * for anything else.
+   */
+  private plainText(b: Buffer, from: number, to: number, vr: VR, multi: boolean): boolean {
+    if (from === to) return false;
+    let end = to;
+    while (end > from && (b[end - 1] === 0x20 || b[end - 1] === 0)) end--;
+    for (let i = from; i < end; i++) {
+      const c = b[i]!;
+      if (c < 0x20 || c > 0x7e || c === 0x22 || (c === 0x5c && !multi)) return false;
+    }
     const numeric = vr === 'DS' || vr === 'IS';
-    if (!info.multiValued || text.indexOf('\\') < 0) return `,"Value":[${textValue(trimValue(text, vr), numeric)}]`;
-    const parts = text.split('\\');
-    let s = ',"Value":[';
-    for (let k = 0; k < parts.length; k++) s += (k === 0 ? '' : ',') + textValue(trimValue(parts[k]!, vr), numeric);
-    return s + ']';
-  }
-  if (ds.littleEndian && (vr === 'US' || vr === 'SS' || vr === 'UL' || vr === 'SL' || vr === 'FL' || vr === 'FD')) {
-    const b = el.bytes();
-    const size = info.unitSize;
-    const n = Math.floor(b.length / size);
-    if (n === 0) return '';
-    let s = ',"Value":[';
-    for (let k = 0, o = 0; k < n; k++, o += size) {
-      if (k > 0) s += ',';
-      switch (vr) {
-        case 'US': s += b[o]! | (b[o + 1]! << 8); break;
-        case 'SS': s += b.readInt16LE(o); break;
-        case 'UL': s += b.readUInt32LE(o); break;
-        case 'SL': s += b.readInt32LE(o); break;
-        case 'FL': s += numberText(b.readFloatLE(o)); break;
-        default: s += numberText(b.readDoubleLE(o));
+    const leading = TRIM_LEADING.has(vr);
+    this.ascii(',"Value":[');
+    let start = from;
+    for (;;) {
+      let segEnd = start;
+      if (multi) while (segEnd < to && b[segEnd] !== 0x5c) segEnd++;
+      else segEnd = to;
+      // trimValue: trailing spaces and NULs; leading spaces for the VRs that ignore them.
+      let e = segEnd;
+      while (e > start && (b[e - 1] === 0x20 || b[e - 1] === 0)) e--;
+      let s = start;
+      if (leading) while (s < e && b[s] === 0x20) s++;
+      if (s === e) this.ascii('null');
+      else if (numeric) {
+        const v = b.toString('latin1', s, e);
+        const n = Number(v);
+        this.ascii(Number.isFinite(n) ? String(n) : `"${v}"`);
+      } else {
+        this.room(e - s + 2);
+        const o = this.buf;
+        let p = this.pos;
+        o[p++] = 0x22;
+        if (e - s > 64) p += b.copy(o, p, s, e);
+        else for (let i = s; i < e; i++) o[p++] = b[i]!;
+        o[p++] = 0x22;
+        this.pos = p;
       }
+      if (segEnd === to) break;
+      this.ascii(',');
+      start = segEnd + 1;
     }
-    return s + ']';
+    this.ascii(']');
+    return true;
   }
-  // PN, AT, 64-bit integers, big endian: through the JSON model.
-  const vals = jsonValues(el, ds);
-  return vals.length > 0 ? `,"Value":${JSON.stringify(vals)}` : '';
 }
 
 /** Bytes of a binary value in little endian, the byte order of InlineBinary (PS3.18 F.2.7). */

@@ -4,7 +4,7 @@
  * without preamble or meta (bare data sets, as some old systems write them) are recognised
  * by looking at their first bytes.
  */
-import { inflateRawSync } from 'node:zlib';
+import { createRequire } from 'node:module';
 import type { Dataset } from './dataset.js';
 import { transferSyntax, TS } from './dictionary/index.js';
 import { DicomParseError } from './errors.js';
@@ -26,6 +26,16 @@ export interface DicomFile {
   source: ByteSource;
   /** Deviations from the standard that were tolerated (and, in lenient mode, repaired). */
   warnings: string[];
+}
+
+/**
+ * node:zlib, loaded when a deflated data set is met: an ESM import of it loads the stream
+ * machinery too, a cost every CLI start-up would pay for a rare transfer syntax.
+ */
+let zlib: typeof import('node:zlib') | undefined;
+function inflateRawSync(b: Buffer, opts: import('node:zlib').ZlibOptions): Buffer {
+  zlib ??= createRequire(import.meta.url)('node:zlib') as typeof import('node:zlib');
+  return zlib.inflateRawSync(b, opts);
 }
 
 export interface FileReadOptions extends ReadOptions {
@@ -53,7 +63,8 @@ export function readDicomBuffer(buf: Buffer, opts: FileReadOptions = {}, name?: 
 
 /** Encoding (explicit VR, byte order) of a transfer syntax; throws for unknown ones. */
 export function encodingOf(tsUID: string): Encoding & { deflated: boolean; encapsulated: boolean } {
-  const ts = transferSyntax(tsUID);
+  // Only a UID names a transfer syntax in a file (PS3.10 7.1); aliases are for people.
+  const ts = /^[0-9]+(\.[0-9]+)*$/.test(tsUID) ? transferSyntax(tsUID) : undefined;
   if (!ts) {
     // PS3.5 10: unknown syntaxes are most likely encapsulated in Explicit VR Little Endian.
     return { explicitVR: true, littleEndian: true, deflated: false, encapsulated: true };

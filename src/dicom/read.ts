@@ -16,7 +16,7 @@ import {
   formatTag, groupOf, ItemDelimitationTag, ItemTag, PixelDataTag, SequenceDelimitationTag,
   UndefinedLength, type Tag,
 } from './tag.js';
-import { isVR, VRS, type VR } from './vr.js';
+import { isVR, vrInfo, vrOfBytes, type VR } from './vr.js';
 
 export interface Encoding {
   readonly explicitVR: boolean;
@@ -47,6 +47,19 @@ export const ExplicitLittle: Encoding = { explicitVR: true, littleEndian: true }
 export const ExplicitBig: Encoding = { explicitVR: true, littleEndian: false };
 
 const DEFAULT_BULK = 64 * 1024;
+/** Bytes asked of the source at a time: element and item headers are decoded from this view. */
+const CHUNK = 8 * 1024;
+const EMPTY = Buffer.alloc(0);
+
+/** Unsigned 16/32-bit integers straight from the bytes (the Buffer methods check bounds first). */
+function u16(b: Buffer, o: number, le: boolean): number {
+  return le ? b[o]! | (b[o + 1]! << 8) : (b[o]! << 8) | b[o + 1]!;
+}
+function u32(b: Buffer, o: number, le: boolean): number {
+  return le
+    ? (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16)) + b[o + 3]! * 0x1000000
+    : b[o]! * 0x1000000 + ((b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!);
+}
 
 /** Parses a data set occupying [start, end) of a source. */
 export function readDataset(src: ByteSource, start: number, end: number, enc: Encoding, opts: ReadOptions = {}): Dataset {
@@ -72,6 +85,12 @@ class Parser {
   private readonly lenient: boolean;
   private readonly stopAtGroupChange: boolean;
   private readonly warnings: string[] | undefined;
+  /** Number of lenient repairs so far. */
+  private repairs = 0;
+  /** The current view of the source, covering [winStart, winEnd). */
+  private win: Buffer = EMPTY;
+  private winStart = 0;
+  private winEnd = 0;
 
   constructor(private readonly src: ByteSource, enc: Encoding, opts: ReadOptions) {
     this.explicit = enc.explicitVR;
@@ -90,23 +109,39 @@ class Parser {
   /** In lenient mode records the repair and returns true; otherwise fails. */
   private repair(reason: string, at: number): true {
     if (!this.lenient) this.fail(reason, at);
+    this.repairs++;
     this.warnings?.push(`${reason} at byte offset ${at} (repaired)`);
     return true;
   }
 
-  private bytes(n: number): Buffer {
-    if (this.pos + n > this.src.size) {
-      this.fail(`unexpected end of data: need ${n} bytes, ${this.src.size - this.pos} remain`);
+  /**
+   * Makes the n bytes at pos readable in `win` and returns their offset there; advances pos.
+   * The view is refreshed only when they fall outside it, so headers cost no allocation.
+   */
+  private header(n: number): number {
+    const pos = this.pos;
+    if (pos + n > this.src.size) {
+      this.fail(`unexpected end of data: need ${n} bytes, ${this.src.size - pos} remain`);
     }
-    const b = this.src.read(this.pos, n);
-    this.pos += n;
-    return b;
+    if (pos < this.winStart || pos + n > this.winEnd) {
+      const len = Math.min(Math.max(CHUNK, n), this.src.size - pos);
+      this.win = this.src.read(pos, len);
+      this.winStart = pos;
+      this.winEnd = pos + len;
+    }
+    this.pos = pos + n;
+    return pos - this.winStart;
+  }
+
+  /** The bytes at pos (before `end`) begin with this group number (false when fewer than 2 remain). */
+  private startsGroup(group: number, end: number): boolean {
+    if (this.pos + 2 > end) return false;
+    const b = this.src.read(this.pos, 2);
+    return (this.le ? b.readUInt16LE(0) : b.readUInt16BE(0)) === group;
   }
 
   private readTag(b: Buffer, o: number): Tag {
-    return this.le
-      ? b.readUInt16LE(o) * 0x10000 + b.readUInt16LE(o + 2)
-      : b.readUInt16BE(o) * 0x10000 + b.readUInt16BE(o + 2);
+    return u16(b, o, this.le) * 0x10000 + u16(b, o + 2, this.le);
   }
 
   /**
@@ -118,12 +153,17 @@ class Parser {
     while (this.pos < end) {
       const at = this.pos;
       if (this.pos + 8 > end || this.pos + 8 > this.src.size) {
+        // Reading the File Meta Information (PS3.10 7.1): a tail too short for a header that does
+        // not start with group 0002 belongs to the data set, e.g. the deflate stream of a small
+        // data set (PS3.5 A.5), which may be as short as 2 bytes. The data set reader judges it.
+        if (depth === 0 && this.stopAtGroupChange && !this.startsGroup(0x0002, Math.min(end, this.src.size))) return;
         this.repair(`truncated element header: ${Math.min(end, this.src.size) - this.pos} bytes left`, at);
         this.pos = Math.min(end, this.src.size);
         return;
       }
-      const h = this.bytes(8);
-      const t = this.readTag(h, 0);
+      let o = this.header(8);
+      let h = this.win;
+      const t = this.readTag(h, o);
       if (t === ItemDelimitationTag) {
         if (untilDelimiter) return;
         // A stray delimiter at data set level: tolerated by DCMTK and pydicom; skip it.
@@ -140,29 +180,30 @@ class Parser {
       let length: number;
       let encodedUN = false;
       if (this.explicit) {
-        const c0 = h[4]!, c1 = h[5]!;
-        const name = String.fromCharCode(c0, c1);
-        if (!isVR(name)) {
+        const c0 = h[o + 4]!, c1 = h[o + 5]!;
+        const known = vrOfBytes(c0, c1);
+        if (known === undefined) {
           this.fail(`invalid VR '${printable(c0)}${printable(c1)}' for ${formatTag(t)}`, at + 4);
         }
-        vr = name;
-        if (VRS[vr].longLength) {
+        vr = known;
+        if (vrInfo(vr)!.longLength) {
           if (this.pos + 4 > this.src.size) {
             this.repair(`truncated element header of ${formatTag(t)}`, at);
             this.pos = this.src.size;
             return;
           }
-          const l = this.bytes(4);
-          length = this.le ? l.readUInt32LE(0) : l.readUInt32BE(0);
+          o = this.header(4);
+          h = this.win;
+          length = u32(h, o, this.le);
         } else {
-          length = this.le ? h.readUInt16LE(6) : h.readUInt16BE(6);
+          length = u16(h, o + 6, this.le);
         }
         if (vr === 'UN') {
           encodedUN = true;
           vr = this.dictionaryVR(t, ds, length);
         }
       } else {
-        length = this.le ? h.readUInt32LE(4) : h.readUInt32BE(4);
+        length = u32(h, o + 4, this.le);
         vr = this.dictionaryVR(t, ds, length);
       }
       const valueAt = this.pos;
@@ -181,13 +222,16 @@ class Parser {
       // An undefined-length UN is a sequence in Implicit VR Little Endian (PS3.5 6.2.2).
       const el = new Element(t, 'SQ', length, valueAt, undefined, src);
       const saved = { explicit: this.explicit, le: this.le };
+      const repairsBefore = this.repairs;
       if (encodedUN) { this.explicit = false; this.le = true; }
       try {
         el.items = this.readItems(ds, length, depth);
       } finally {
         this.explicit = saved.explicit; this.le = saved.le;
       }
-      if (encodedUN) el.encodedAsUN = { offset: valueAt, length: this.pos - valueAt };
+      // The original UN bytes are only worth keeping when they are well-formed: after a lenient
+      // repair inside, they would carry the broken lengths into what Tracer writes.
+      if (encodedUN && this.repairs === repairsBefore) el.encodedAsUN = { offset: valueAt, length: this.pos - valueAt };
       return el;
     }
     if (length === UndefinedLength) {
@@ -204,8 +248,12 @@ class Parser {
       length = src.size - valueAt;
     }
     this.pos = valueAt + length;
-    const bytes = length <= this.bulk ? src.read(valueAt, length) : undefined;
-    const el = new Element(t, vr, length, valueAt, bytes, src);
+    let el: Element;
+    const o = valueAt - this.winStart;
+    if (length > this.bulk) el = new Element(t, vr, length, valueAt, undefined, src);
+    // Small values stay in the parser's view of the source when they lie in it (no view per element).
+    else if (o >= 0 && valueAt + length <= this.winEnd) el = new Element(t, vr, length, valueAt, this.win, src, o);
+    else el = new Element(t, vr, length, valueAt, src.read(valueAt, length), src);
     if (encodedUN) el.encodedAsUN = { offset: valueAt, length };
     return el;
   }
@@ -225,9 +273,9 @@ class Parser {
         this.pos = end;
         break;
       }
-      const h = this.bytes(8);
-      const t = this.readTag(h, 0);
-      const len = this.le ? h.readUInt32LE(4) : h.readUInt32BE(4);
+      const o = this.header(8);
+      const t = this.readTag(this.win, o);
+      const len = u32(this.win, o + 4, this.le);
       if (t === SequenceDelimitationTag) {
         if (undefinedSeq) return items;
         this.fail('Sequence Delimitation Item in a defined-length sequence', at);
@@ -262,9 +310,9 @@ class Parser {
         this.pos = src.size;
         return frags;
       }
-      const h = this.bytes(8);
-      const t = this.readTag(h, 0);
-      let len = this.le ? h.readUInt32LE(4) : h.readUInt32BE(4);
+      const o = this.header(8);
+      const t = this.readTag(this.win, o);
+      let len = u32(this.win, o + 4, this.le);
       if (t === SequenceDelimitationTag) return frags;
       if (t !== ItemTag) this.fail(`expected a fragment Item (FFFE,E000) in encapsulated pixel data, found ${formatTag(t)}`, at);
       if (len === UndefinedLength) this.fail('fragment with undefined length in encapsulated pixel data', at + 4);

@@ -22,9 +22,14 @@ export function formatTag(t: Tag): string {
   return `(${hex4(groupOf(t))},${hex4(elementOf(t))})`;
 }
 
+/** Two upper-case hex digits for every byte value (tagKey is on the JSON hot path). */
+const HEX2: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).toUpperCase().padStart(2, '0'));
+
 /** `GGGGEEEE`, the key notation of the DICOM JSON model (PS3.18 F.2.1.1). */
 export function tagKey(t: Tag): string {
-  return hex4(groupOf(t)) + hex4(elementOf(t));
+  const g = Math.floor(t / 0x10000) & 0xffff;
+  const e = t & 0xffff;
+  return HEX2[g >> 8]! + HEX2[g & 0xff]! + HEX2[e >> 8]! + HEX2[e & 0xff]!;
 }
 
 function hex4(n: number): string {

@@ -6,7 +6,7 @@ import type { CharacterSet } from './charset.js';
 import type { Dataset } from './dataset.js';
 import type { Element } from './element.js';
 import type { VR } from './vr.js';
-import { VRS } from './vr.js';
+import { VRS, vrInfo } from './vr.js';
 
 /** A decoded value: text, number, 64-bit integer, or bytes for OB/UN-like VRs. */
 export type Value = string | number | bigint | Buffer | null;
@@ -31,13 +31,13 @@ export function trimValue(s: string, vr: VR): string {
 
 /** Decodes the text of an element, without splitting or trimming. */
 export function decodeText(bytes: Buffer, vr: VR, charset: CharacterSet): string {
-  return VRS[vr].usesCharset && !charset.isDefault ? charset.decode(bytes, vr) : bytes.toString('latin1');
+  return vrInfo(vr)!.usesCharset && !charset.isDefault ? charset.decode(bytes, vr) : bytes.toString('latin1');
 }
 
 /** All values of an element. Sequences and encapsulated data give no values here. */
 export function decodeValues(el: Element, ds: Dataset): Value[] {
   const vr = el.vr;
-  const info = VRS[vr];
+  const info = vrInfo(vr)!;
   if (vr === 'SQ' || el.fragments) return [];
   const b = el.bytes();
   if (b.length === 0) return [];

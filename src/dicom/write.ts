@@ -50,7 +50,12 @@ export function encodeDatasetToBuffer(ds: Dataset, enc: Encoding, opts: WriteOpt
 class Encoder {
   private readonly sizes = new Map<Dataset, number>();
   private readonly groupSizes = new Map<Dataset, Map<number, number>>();
-  constructor(private readonly enc: Encoding, private readonly opts: WriteOptions) {}
+  constructor(
+    private readonly enc: Encoding,
+    private readonly opts: WriteOptions,
+    /** A Part 10 data set, whose group 0002 elements are left out (they belong to the meta). */
+    private readonly fileDataset?: Dataset,
+  ) {}
 
   private seqUndefined(el: Element): boolean {
     const m = this.opts.sequenceLength ?? 'keep';
@@ -76,7 +81,11 @@ class Encoder {
   /** The elements to write, with group lengths handled per the options. */
   private list(ds: Dataset): Element[] {
     const mode = this.opts.groupLength ?? 'keep';
-    const els = ds.elements();
+    let els = ds.elements();
+    // PS3.10 7.1: File Meta Information elements (group 0002) are never part of the data set of a
+    // file. A data set read from a file without a recognisable meta may hold some; written after
+    // the new meta they would be read back as part of it (and could override its transfer syntax).
+    if (ds === this.fileDataset) els = els.filter((el) => groupOf(el.tag) !== 0x0002);
     if (mode === 'keep') return els as Element[];
     const out: Element[] = [];
     let lastGroup = -1;
@@ -276,11 +285,12 @@ export function* encodeDicomFile(input: FileWriteInput, opts: WriteOptions = {})
   const metaOpts: WriteOptions = { groupLength: meta.has(0x00020000) ? 'keep' : 'add' };
   yield* encodeDataset(meta, { explicitVR: true, littleEndian: true }, metaOpts);
   const enc = encodingOf(ts.uid);
+  const body = new Encoder(enc, opts, input.dataset).dataset(input.dataset);
   if (enc.deflated) {
-    yield deflateRawSync(Buffer.concat([...encodeDataset(input.dataset, enc, opts)]));
+    yield deflateRawSync(Buffer.concat([...body]));
     return;
   }
-  yield* encodeDataset(input.dataset, enc, opts);
+  yield* body;
 }
 
 
