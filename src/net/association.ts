@@ -270,7 +270,11 @@ export class Association extends EventEmitter implements UpperLayerProvider {
         this.emit('release-requested', ind.collision);
         if (!ind.collision) {
           // Answer once our own responses are out (PS3.7 A.4: no operation outstanding).
-          void this.whenIdle().then(() => this.fireIf('Evt14', {}, 'Sta8'));
+          void this.whenIdle().then(() => {
+            this.fireIf('Evt14', {}, 'Sta8');
+            // AR-4 sent the A-RELEASE-RP (now Sta13): a normal release, not an abort.
+            if (this.fsm.state === 'Sta13') this.released = true;
+          });
         } else if (this.fsm.state === 'Sta9') {
           this.fsm.fire('Evt14'); // AR-9
         }

@@ -8,6 +8,7 @@ export * from './negotiation.js';
 export * from './transport.js';
 export * from './association.js';
 export * from './server.js';
+export * from './tls.js';
 export * from './dimse/command-set.js';
 export * from './dimse/messages.js';
 export * from './dimse/status.js';

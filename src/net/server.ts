@@ -33,7 +33,8 @@ export interface ServerOptions extends AssociationOptions {
 export class AssociationServer extends EventEmitter {
   readonly associations = new Set<Association>();
   private readonly handlers: Handlers;
-  private server: net.Server | undefined;
+  /** Listening sockets: plain TCP from listen(), TLS (or any net.Server) from listenOn(). */
+  private readonly servers = new Set<net.Server>();
 
   constructor(private readonly opts: ServerOptions) {
     super();
@@ -49,12 +50,23 @@ export class AssociationServer extends EventEmitter {
 
   /** Listens for TCP connections; resolves with the bound address (port 0 picks a free one). */
   listen(port: number, host = '127.0.0.1'): Promise<net.AddressInfo> {
-    const server = net.createServer((s) => this.accept(s));
-    this.server = server;
+    return this.listenOn(net.createServer((s) => this.accept(s)), port, host);
+  }
+
+  /**
+   * Listens with a server built elsewhere whose connection handler calls `accept()` (e.g. the
+   * tls.Server of tls.ts's `listenTls`, PS3.15 B.1); close() stops it with the others.
+   */
+  listenOn(server: net.Server, port: number, host = '127.0.0.1'): Promise<net.AddressInfo> {
+    this.servers.add(server);
     return new Promise((resolve, reject) => {
-      server.once('error', reject);
+      const onError = (e: Error): void => {
+        this.servers.delete(server);
+        reject(e);
+      };
+      server.once('error', onError);
       server.listen(port, host, () => {
-        server.off('error', reject);
+        server.off('error', onError);
         resolve(server.address() as net.AddressInfo);
       });
     });
@@ -94,9 +106,9 @@ export class AssociationServer extends EventEmitter {
 
   /** Stops listening; aborts open associations unless `graceful`, then waits for them to close. */
   async close(graceful = false): Promise<void> {
-    const s = this.server;
-    this.server = undefined;
-    const closing = s ? new Promise<void>((r) => s.close(() => r())) : Promise.resolve();
+    const listening = [...this.servers];
+    this.servers.clear();
+    const closing = Promise.all(listening.map((s) => new Promise<void>((r) => s.close(() => r()))));
     if (!graceful) {
       for (const a of this.associations) {
         void a.abort();

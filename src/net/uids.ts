@@ -70,5 +70,8 @@ export const UNCOMPRESSED_TRANSFER_SYNTAXES: readonly string[] = [
  * Implementation Class UID used when the configuration gives none (REQUIREMENTS ASSOC-002/003).
  * A UUID-derived UID (PS3.5 B.2) standing in until the project has its own UID root.
  */
-export const DEFAULT_IMPLEMENTATION_CLASS_UID = '2.25.190822253141535528563671744725285663465';
-export const DEFAULT_IMPLEMENTATION_VERSION_NAME = 'TRACER_0_1';
+// One implementation identity for associations and File Meta alike (ASSOC-003).
+export {
+  IMPLEMENTATION_CLASS_UID as DEFAULT_IMPLEMENTATION_CLASS_UID,
+  IMPLEMENTATION_VERSION_NAME as DEFAULT_IMPLEMENTATION_VERSION_NAME,
+} from '../dicom/implementation.js';

@@ -25,13 +25,13 @@ const retry = (count: number, intervalSeconds: number) => ({
 const tlsEndpoint = {
   type: 'object', additionalProperties: false, default: {},
   properties: {
-    enabled: { type: 'boolean', default: false },
-    certificate: { type: 'string', description: 'PEM certificate file' },
-    privateKey: { type: 'string', description: 'PEM private key file' },
-    ca: { type: 'array', items: { type: 'string' }, default: [], description: 'PEM files of trusted CA certificates' },
-    requirePeerCertificate: { type: 'boolean', default: true, description: 'mutual TLS (SEC-002)' },
-    pinnedThumbprints: { type: 'array', items: { type: 'string', pattern: '^(sha1|sha256):[0-9A-Fa-f:]+$' }, default: [], description: 'SEC-003: SHA thumbprints of the peer certificate or one of its chain' },
-    legacyTls10: { type: 'boolean', default: false },
+    enabled: { type: 'boolean', default: false, description: 'SEC-001: PS3.15 B.1 TLS; a local AE then accepts TLS only' },
+    certificate: { type: 'string', description: 'PEM certificate file (ours); on a node, overrides the local AE one for outbound' },
+    privateKey: { type: 'string', description: 'PEM private key file (unencrypted) of that certificate' },
+    ca: { type: 'array', items: { type: 'string' }, default: [], description: 'PEM files of trusted CA certificates; empty with pins = trust by pin only' },
+    requirePeerCertificate: { type: 'boolean', default: true, description: 'mutual TLS (SEC-002), local AEs' },
+    pinnedThumbprints: { type: 'array', items: { type: 'string', pattern: '^([Ss][Hh][Aa]-?(1|256):)?[0-9A-Fa-f: ]+$' }, default: [], description: "SEC-003: 'sha1:..' / 'sha256:..' thumbprints of the peer certificate or one of its chain (colons and case free); required on nodes with TLS" },
+    legacyTls10: { type: 'boolean', default: false, description: 'SEC-005: allow TLS 1.0 (OpenSSL security level 0) for this peer' },
   },
 } as const;
 

@@ -8,6 +8,7 @@ import { Ajv, type ErrorObject } from 'ajv';
 import { parse as parseYaml } from 'yaml';
 import { configSchema } from './config-schema.js';
 import { transferSyntax } from '../dicom/dictionary/index.js';
+import { normalizeThumbprint } from '../net/tls.js';
 
 export interface TlsEndpointConfig {
   enabled: boolean;
@@ -139,6 +140,8 @@ function checkSemantics(c: TracerConfig, source: string): void {
       n[key]?.forEach((ts, k) => { if (!transferSyntax(ts)) problems.push(`nodes.${i}.${key}.${k}: unknown transfer syntax '${ts}'`); });
     }
     if (n.enabledTransferSyntaxes && n.enabledTransferSyntaxes.length === 0) problems.push(`nodes.${i}.enabledTransferSyntaxes: at least one syntax must stay enabled`);
+    checkTls(n.tls, `nodes.${i}.tls`, problems);
+    if (n.tls.enabled && n.tls.pinnedThumbprints.length === 0) problems.push(`nodes.${i}.tls.pinnedThumbprints: required when TLS is enabled (SEC-003)`);
   });
   const pdu = c.network.maxPduReceive;
   if (pdu !== 0 && pdu < 4096) problems.push(`network.maxPduReceive: must be 0 (unlimited) or 4096-524288 (got ${pdu})`);
@@ -146,11 +149,24 @@ function checkSemantics(c: TracerConfig, source: string): void {
   const ports = new Map<number, string>();
   c.localAEs.forEach((ae, i) => {
     if (ae.tls.enabled && (!ae.tls.certificate || !ae.tls.privateKey)) problems.push(`localAEs.${i}.tls: enabled needs certificate and privateKey`);
+    checkTls(ae.tls, `localAEs.${i}.tls`, problems);
     const other = ports.get(ae.port);
     if (other !== undefined && other !== ae.host) problems.push(`localAEs.${i}.port: ${ae.port} already used on another address`);
     ports.set(ae.port, ae.host);
   });
   if (problems.length) throw new ConfigError(`${source}: invalid configuration:\n  ${problems.join('\n  ')}`);
+}
+
+/** TLS settings (16.1): thumbprint lengths, certificate and key given together. Files are read when used. */
+function checkTls(t: TlsEndpointConfig, path: string, problems: string[]): void {
+  t.pinnedThumbprints.forEach((p, k) => {
+    try {
+      normalizeThumbprint(p);
+    } catch (e) {
+      problems.push(`${path}.pinnedThumbprints.${k}: ${(e as Error).message.replace(/^pinned thumbprint '.*?': /, '')}`);
+    }
+  });
+  if (!t.certificate !== !t.privateKey) problems.push(`${path}: certificate and privateKey go together`);
 }
 
 /** Reads a JSON (.json) or YAML (.yaml, .yml, anything else) configuration file. */

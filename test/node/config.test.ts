@@ -41,6 +41,12 @@ test('errors name the option and say what is wrong', () => {
   assert.match(errorOf({ nodes: [{ name: 'a', aeTitle: 'A', host: 'h' }] }), /nodes\.0\.port: required/);
   assert.match(errorOf({ nodes: [{ name: 'a', aeTitle: 'A', host: 'h', port: 1, storeTransferSyntaxes: ['1.2.3'] }] }), /unknown transfer syntax '1\.2\.3'/);
   assert.match(errorOf({ localAEs: [{ tls: { enabled: true } }] }), /localAEs\.0\.tls: enabled needs certificate and privateKey/);
+  const node = { name: 'a', aeTitle: 'A', host: 'h', port: 1 };
+  assert.match(errorOf({ nodes: [{ ...node, tls: { enabled: true } }] }), /nodes\.0\.tls\.pinnedThumbprints: required when TLS is enabled \(SEC-003\)/);
+  assert.match(errorOf({ nodes: [{ ...node, tls: { pinnedThumbprints: ['sha1:ABCD'] } }] }), /nodes\.0\.tls\.pinnedThumbprints\.0: expected sha1:<40 hex digits>/);
+  assert.match(errorOf({ nodes: [{ ...node, tls: { certificate: 'c.pem' } }] }), /nodes\.0\.tls: certificate and privateKey go together/);
+  const ok = resolveConfig({ nodes: [{ ...node, tls: { enabled: true, pinnedThumbprints: [`SHA256:${'ab:'.repeat(31)}ab`, 'cd'.repeat(20)] } }] });
+  assert.equal(ok.nodes[0]!.tls.pinnedThumbprints.length, 2);
 });
 
 test('YAML and JSON files load; bad syntax names the file', () => {

@@ -1,0 +1,327 @@
+/**
+ * The filesystem store of received instances (REQUIREMENTS 2.3, 5.2): the StorageSink of the
+ * Storage SCP until the archive (index, duplicate policies, quarantine) replaces it.
+ *
+ * Each data set streams straight into a temporary file under `<root>/.incoming/`, behind a File
+ * Meta Information header written first (PS3.10 7.1): the bytes are kept exactly as received,
+ * never re-encoded (STOR-010, STOR-012 `asReceived`). The header is then parsed back from the
+ * file (bulk values are only located, never read), and on commit the file is fsynced and
+ * renamed into `<root>/<StudyUID>/<SeriesUID>/<SOPInstanceUID>.dcm` (store.fileNaming), and the
+ * directory fsynced, so that a success status is only sent for a durable file (STOR-014). A
+ * crash or an aborted association leaves at most a temporary file, removed at the next start.
+ * Duplicates are overwritten atomically (rename over the old file) until the archive brings
+ * storage.duplicatePolicy (STOR-040).
+ */
+import { randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, open, readdir, rename, rm, stat, statfs, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createInflateRaw } from 'node:zlib';
+import { Dataset } from '../dicom/dataset.js';
+import { transferSyntax } from '../dicom/dictionary/index.js';
+import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from '../dicom/implementation.js';
+import { encodingOf } from '../dicom/part10.js';
+import { readDataset } from '../dicom/read.js';
+import { BufferSource, FileSource, type ByteSource } from '../dicom/source.js';
+import { PixelDataTag } from '../dicom/tag.js';
+import { encodeDatasetToBuffer } from '../dicom/write.js';
+import { StoreFailure, isValidUid, type ReceivedInstance, type StorageSink, type StoreRequest } from '../services/storage-scp.js';
+
+/** File operations the store uses; tests replace them to simulate a full disk or an I/O error. */
+export interface FileStoreIo {
+  open(path: string, flags: string): Promise<FileHandle>;
+  /** Free bytes available to us on the file system holding `path`. */
+  freeBytes(path: string): Promise<number>;
+}
+
+export const nodeIo: FileStoreIo = {
+  open: (p, flags) => open(p, flags, 0o644),
+  freeBytes: async (p) => {
+    const s = await statfs(p);
+    return s.bavail * s.bsize;
+  },
+};
+
+export interface FileStoreOptions {
+  /** store.root: the data directory. */
+  root: string;
+  /** storage.minFreeDiskMb: below this, C-STORE is refused with A700 before reading the data set. */
+  minFreeDiskMb?: number;
+  /**
+   * Written to (0002,0012)/(0002,0013): the implementation identity of the called local AE
+   * (ASSOC-003); default Tracer's own (src/dicom/implementation.ts).
+   */
+  implementation?: (rq: StoreRequest) => { classUid: string; versionName?: string };
+  io?: FileStoreIo;
+  /** Bytes gathered before one write (default 256 KiB): fewer system calls, bounded memory. */
+  writeBatch?: number;
+  /** Deflated data sets: inflated bytes examined for the header (default 64 MiB). */
+  maxDeflatedHeader?: number;
+}
+
+/** Name of the directory of partial files, under the root. */
+export const INCOMING_DIR = '.incoming';
+
+/** errno codes that mean "out of resources" (A700) rather than a fault of ours. */
+const RESOURCE_ERRORS = new Set(['ENOSPC', 'EDQUOT', 'EIO', 'EFBIG', 'EROFS', 'EMFILE', 'ENFILE', 'ENOMEM']);
+
+function ioFailure(what: string, err: unknown): StoreFailure {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  // The code leads: the response's Error Comment keeps only 64 characters (LO).
+  const msg = code ? `${code}: ${what}` : `${what}: ${(err as Error)?.message ?? String(err)}`;
+  return new StoreFailure(code && RESOURCE_ERRORS.has(code) ? 'outOfResources' : 'internal', msg, { cause: err });
+}
+
+export class FileStore implements StorageSink {
+  readonly root: string;
+  readonly incoming: string;
+  private readonly io: FileStoreIo;
+  private readonly batch: number;
+
+  constructor(private readonly opts: FileStoreOptions) {
+    this.root = opts.root;
+    this.incoming = join(opts.root, INCOMING_DIR);
+    this.io = opts.io ?? nodeIo;
+    this.batch = opts.writeBatch ?? 256 * 1024;
+  }
+
+  /**
+   * Creates the directories and removes partial files a previous run left behind (a crash or
+   * a kill during a transfer); returns their names.
+   */
+  async open(): Promise<string[]> {
+    await mkdir(this.incoming, { recursive: true });
+    const stale = await readdir(this.incoming);
+    for (const name of stale) await rm(join(this.incoming, name), { recursive: true, force: true });
+    return stale;
+  }
+
+  /** REQUIREMENTS 5.2 storage.minFreeDiskMb: refuse before reading when the disk is nearly full. */
+  async admit(_rq: StoreRequest): Promise<void> {
+    const minMb = this.opts.minFreeDiskMb ?? 0;
+    if (minMb <= 0) return;
+    let free: number;
+    try {
+      free = await this.io.freeBytes(this.root);
+    } catch (err) {
+      throw ioFailure(`cannot query free space of ${this.root}`, err);
+    }
+    if (free < minMb * 1024 * 1024) {
+      throw new StoreFailure('outOfResources', `free disk space ${Math.floor(free / 1048576)} MB is below storage.minFreeDiskMb ${minMb} MB`);
+    }
+  }
+
+  async receive(rq: StoreRequest, dataset: AsyncIterable<Buffer>, signal: AbortSignal): Promise<ReceivedInstance> {
+    const tmp = join(this.incoming, `${Date.now().toString(36)}-${randomBytes(6).toString('hex')}.part`);
+    const meta = this.fileMeta(rq);
+    let fh: FileHandle | undefined;
+    let size = 0;
+    const cleanup = async (): Promise<void> => {
+      await fh?.close().catch(() => undefined);
+      fh = undefined;
+      await rm(tmp, { force: true }).catch(() => undefined);
+    };
+    try {
+      try {
+        fh = await this.io.open(tmp, 'wx');
+        await writeFully(fh, [meta]);
+      } catch (err) {
+        throw ioFailure(`cannot create ${tmp}`, err);
+      }
+      let pending: Buffer[] = [];
+      let pendingBytes = 0;
+      const flush = async (): Promise<void> => {
+        if (pendingBytes === 0) return;
+        const bufs = pending;
+        pending = [];
+        pendingBytes = 0;
+        try {
+          await writeFully(fh!, bufs);
+        } catch (err) {
+          throw ioFailure(`cannot write ${tmp}`, err);
+        }
+      };
+      try {
+        for await (const chunk of dataset) {
+          size += chunk.length;
+          pending.push(chunk);
+          pendingBytes += chunk.length;
+          if (pendingBytes >= this.batch) await flush();
+        }
+      } catch (err) {
+        if (err instanceof StoreFailure) throw err;
+        // The stream failed: the association was aborted or closed mid-transfer.
+        throw new StoreFailure('aborted', `data set incomplete after ${size} bytes: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+      }
+      if (signal.aborted) throw new StoreFailure('aborted', `association ended after ${size} bytes of the data set`);
+      await flush();
+      try {
+        // Durable before anything is said (STOR-014): data first, then (on commit) the directory.
+        await fh.sync();
+        await fh.close();
+        fh = undefined;
+      } catch (err) {
+        throw ioFailure(`cannot write ${tmp}`, err);
+      }
+    } catch (err) {
+      await cleanup();
+      throw err;
+    }
+
+    let source: ByteSource | undefined;
+    let parsed: Dataset;
+    try {
+      const r = await this.parse(tmp, meta.length, rq.transferSyntaxUid);
+      source = r.source;
+      parsed = r.dataset;
+    } catch (err) {
+      await cleanup();
+      if (err instanceof StoreFailure) throw err;
+      throw new StoreFailure('cannotUnderstand', `data set cannot be parsed: ${(err as Error).message.replace(`${tmp}: `, '')}`, { cause: err });
+    }
+
+    let done = false;
+    return {
+      size,
+      dataset: parsed,
+      commit: async () => {
+        if (done) throw new Error('instance already committed or discarded');
+        done = true;
+        source?.close();
+        try {
+          return await this.place(tmp, parsed);
+        } catch (err) {
+          await rm(tmp, { force: true }).catch(() => undefined);
+          throw err instanceof StoreFailure ? err : ioFailure('cannot store the instance', err);
+        }
+      },
+      discard: async () => {
+        if (done) return;
+        done = true;
+        source?.close();
+        await rm(tmp, { force: true }).catch(() => undefined);
+      },
+    };
+  }
+
+  /** File Meta Information for a received instance (PS3.10 7.1, REQUIREMENTS 13.4). */
+  private fileMeta(rq: StoreRequest): Buffer {
+    const meta = new Dataset(true);
+    meta.setBytes(0x00020001, 'OB', Buffer.from([0, 1]));
+    // Media Storage SOP Class/Instance from the C-STORE command (PS3.10 7.1: the SOP of the data set,
+    // which the service checks equals the command before the file is kept).
+    meta.setString(0x00020002, 'UI', rq.sopClassUid);
+    meta.setString(0x00020003, 'UI', rq.sopInstanceUid);
+    meta.setString(0x00020010, 'UI', rq.transferSyntaxUid);
+    const impl = this.opts.implementation?.(rq) ?? { classUid: IMPLEMENTATION_CLASS_UID, versionName: IMPLEMENTATION_VERSION_NAME };
+    meta.setString(0x00020012, 'UI', impl.classUid);
+    if (impl.versionName) meta.setString(0x00020013, 'SH', impl.versionName);
+    // Source Application Entity Title: the AE that sent it to us (PS3.10 7.1).
+    if (rq.callingAETitle) meta.setString(0x00020016, 'AE', rq.callingAETitle);
+    const body = encodeDatasetToBuffer(meta, { explicitVR: true, littleEndian: true }, { groupLength: 'add' });
+    return Buffer.concat([Buffer.alloc(128), Buffer.from('DICM', 'latin1'), body]);
+  }
+
+  /**
+   * Parses the data set part of the temporary file. Bulk values stay in the file; a deflated
+   * data set (PS3.5 A.5) is inflated as a stream, the whole of it checked, the first
+   * `maxDeflatedHeader` bytes kept for the header.
+   */
+  private async parse(path: string, offset: number, tsUid: string): Promise<{ dataset: Dataset; source: ByteSource }> {
+    if (!transferSyntax(tsUid)) throw new StoreFailure('cannotUnderstand', `unknown transfer syntax ${tsUid}`);
+    const enc = encodingOf(tsUid);
+    if (!enc.deflated) {
+      const src = new FileSource(path);
+      try {
+        return { dataset: readDataset(src, offset, src.size, enc), source: src };
+      } catch (err) {
+        src.close();
+        throw err;
+      }
+    }
+    const limit = this.opts.maxDeflatedHeader ?? 64 << 20;
+    const parts: Buffer[] = [];
+    let kept = 0;
+    let total = 0;
+    const inflate = createReadStream(path, { start: offset }).pipe(createInflateRaw());
+    try {
+      for await (const c of inflate as AsyncIterable<Buffer>) {
+        total += c.length;
+        if (kept < limit) {
+          const take = c.subarray(0, limit - kept);
+          parts.push(take);
+          kept += take.length;
+        }
+      }
+    } catch (err) {
+      throw new StoreFailure('cannotUnderstand', `deflated data set cannot be inflated: ${(err as Error).message}`, { cause: err });
+    }
+    const src = new BufferSource(Buffer.concat(parts, kept), `${path} (inflated)`);
+    // A header beyond the kept bytes is read up to the pixel data only.
+    const ds = readDataset(src, 0, src.size, { explicitVR: true, littleEndian: true }, kept < total ? { stopAtTag: PixelDataTag } : {});
+    return { dataset: ds, source: src };
+  }
+
+  /** Moves a complete temporary file to its place and makes the move durable. */
+  private async place(tmp: string, ds: Dataset): Promise<{ location: string; replaced: boolean }> {
+    const study = ds.string(0x0020000d);
+    const series = ds.string(0x0020000e);
+    const sop = ds.string(0x00080018);
+    // The UIDs become path components: only digits and dots may pass (never '..' or '/').
+    for (const [name, uid] of [['Study Instance UID', study], ['Series Instance UID', series], ['SOP Instance UID', sop]] as const) {
+      if (!isValidUid(uid)) throw new StoreFailure('cannotUnderstand', `${name} ${JSON.stringify(uid ?? '')} is not a valid UID`);
+    }
+    const studyDir = join(this.root, study!);
+    const dir = join(studyDir, series!);
+    await mkdirDurable(this.root, studyDir);
+    await mkdirDurable(studyDir, dir);
+    const location = join(dir, `${sop}.dcm`);
+    const replaced = await stat(location).then(() => true, () => false);
+    await rename(tmp, location);
+    await fsyncDir(dir);
+    return { location, replaced };
+  }
+}
+
+/** Writes every buffer in order, whatever the size of each write the kernel accepts. */
+async function writeFully(fh: FileHandle, bufs: Buffer[]): Promise<void> {
+  let list = bufs;
+  let total = list.reduce((n, b) => n + b.length, 0);
+  while (total > 0) {
+    const { bytesWritten } = await fh.writev(list);
+    if (bytesWritten === total) return;
+    if (bytesWritten === 0) throw Object.assign(new Error('write wrote nothing'), { code: 'EIO' });
+    // A short write: drop what was written and go on with the rest.
+    let skip = bytesWritten;
+    total -= bytesWritten;
+    const rest: Buffer[] = [];
+    for (const b of list) {
+      if (skip >= b.length) skip -= b.length;
+      else {
+        rest.push(skip > 0 ? b.subarray(skip) : b);
+        skip = 0;
+      }
+    }
+    list = rest;
+  }
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  const h = await open(dir, 'r');
+  try {
+    await h.sync();
+  } finally {
+    await h.close();
+  }
+}
+
+/** Creates `dir` (a child of `parent`) if needed; a new entry is made durable by syncing the parent. */
+async function mkdirDurable(parent: string, dir: string): Promise<void> {
+  try {
+    await mkdir(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return;
+    throw err;
+  }
+  await fsyncDir(parent);
+}

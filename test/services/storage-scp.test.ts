@@ -1,0 +1,296 @@
+/**
+ * Storage SCP (REQUIREMENTS 5) through a running node and Tracer's requestor: files in the
+ * layout of 2.3 with correct File Meta (PS3.10 7.1) and the data set bytes as sent; the status
+ * codes of 5.7 (A700 low disk and disk full, A900 command/data-set mismatch, C000 unparseable,
+ * 0122, B007, eNTEGRA private codes); aborted transfers leave nothing; stale partial files go.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { deflateRawSync } from 'node:zlib';
+import { CStoreRq, DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN, EXPLICIT_VR_LITTLE_ENDIAN, VERIFICATION_SOP_CLASS, IMPLICIT_VR_LITTLE_ENDIAN } from '../../src/net/index.js';
+import { nodeIo, type FileStoreIo } from '../../src/archive/file-store.js';
+import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from '../../src/dicom/implementation.js';
+import { readDicomFile } from '../../src/dicom/part10.js';
+import { CT, NM, SERIES, STUDY, connect, datasetOffset, makeDataset, metaOf, startTestNode, until, type TestNode } from '../helpers/node.js';
+
+const SOP = '1.2.826.0.1.3680043.9.7.100.1.1';
+
+async function store(node: TestNode, dataset: Buffer | AsyncIterable<Buffer>, cmd: { sopClass?: string; sopInstance?: string; pcId?: number } = {}, contexts?: Parameters<typeof connect>[1]) {
+  const a = await connect(node.port, contexts);
+  try {
+    const rsp = await a.sendRequest(new CStoreRq({ AffectedSOPClassUID: cmd.sopClass ?? CT, AffectedSOPInstanceUID: cmd.sopInstance ?? SOP }), { dataset, presentationContextId: cmd.pcId });
+    return rsp;
+  } finally {
+    await a.release();
+  }
+}
+
+function warnings(node: TestNode): Record<string, unknown>[] {
+  return node.logs.filter((l) => l.level === 'warn');
+}
+
+test('C-STORE: Part 10 file at <root>/<Study>/<Series>/<SOP>.dcm, meta from the command and the AE, data set bytes as sent', async () => {
+  const node = await startTestNode();
+  try {
+    const ds = makeDataset({ sopInstance: SOP }, 100_000);
+    const rsp = await store(node, ds);
+    assert.equal(rsp.Status, 0);
+    assert.equal(rsp.AffectedSOPInstanceUID, SOP);
+    assert.deepEqual(await node.files(), [`${STUDY}/${SERIES}/${SOP}.dcm`]);
+    const file = await readFile(join(node.root, STUDY, SERIES, `${SOP}.dcm`));
+    assert.equal(file.subarray(0, 128).every((b) => b === 0), true, 'zero preamble');
+    assert.deepEqual(file.subarray(datasetOffset(file)), ds);
+    const meta = metaOf(file);
+    assert.equal(meta['0002,0001'], '\0\x01');
+    assert.equal(meta['0002,0002'], CT);
+    assert.equal(meta['0002,0003'], SOP);
+    assert.equal(meta['0002,0010'], EXPLICIT_VR_LITTLE_ENDIAN);
+    assert.equal(meta['0002,0012'], IMPLEMENTATION_CLASS_UID);
+    assert.equal(meta['0002,0013'], IMPLEMENTATION_VERSION_NAME);
+    assert.equal(meta['0002,0016'], 'TESTSCU');
+    // group length (0002,0000) covers the rest of the meta
+    assert.equal(file.readUInt32LE(132 + 8), datasetOffset(file) - (132 + 12));
+    const back = readDicomFile(join(node.root, STUDY, SERIES, `${SOP}.dcm`));
+    assert.equal(back.dataset.string('SOPInstanceUID'), SOP);
+    back.source.close();
+    const stored = node.logs.find((l) => l.msg === 'stored')!;
+    assert.equal(stored.sopInstanceUid, SOP);
+    assert.equal(stored.bytes, ds.length);
+    assert.equal(typeof stored.ms, 'number');
+    assert.ok(node.logs.some((l) => l.msg === 'association accepted' && l.calling === 'TESTSCU' && l.called === 'TRACER'));
+  } finally {
+    await node.stop();
+  }
+});
+
+test('C-ECHO on the node answers Success (VER-001)', async () => {
+  const node = await startTestNode();
+  try {
+    const a = await connect(node.port, [{ abstractSyntax: VERIFICATION_SOP_CLASS, transferSyntaxes: [IMPLICIT_VR_LITTLE_ENDIAN] }]);
+    assert.equal(await a.echo(), 0);
+    await a.release();
+    await until(() => node.logs.some((l) => l.msg === 'association released'), 2000, 'release logged');
+  } finally {
+    await node.stop();
+  }
+});
+
+test('duplicate SOP Instance UID: overwritten atomically, one file (STOR-040 overwrite, for now)', async () => {
+  const node = await startTestNode();
+  try {
+    assert.equal((await store(node, makeDataset({ sopInstance: SOP }, 10))).Status, 0);
+    const second = makeDataset({ sopInstance: SOP }, 20);
+    assert.equal((await store(node, second)).Status, 0);
+    assert.deepEqual(await node.files(), [`${STUDY}/${SERIES}/${SOP}.dcm`]);
+    const file = await readFile(join(node.root, STUDY, SERIES, `${SOP}.dcm`));
+    assert.deepEqual(file.subarray(datasetOffset(file)), second);
+    assert.ok(node.logs.some((l) => l.msg === 'stored' && l.replaced === true));
+  } finally {
+    await node.stop();
+  }
+});
+
+test('A900: SOP Instance UID of the data set differs from the command (STOR-021); logged with calling AE, UID and reason', async () => {
+  const node = await startTestNode();
+  try {
+    const rsp = await store(node, makeDataset({ sopInstance: '1.2.3.999' }), { sopInstance: SOP });
+    assert.equal(rsp.Status, 0xa900);
+    assert.match(rsp.ErrorComment ?? '', /SOP Instance UID/);
+    assert.deepEqual(rsp.OffendingElement, [0x00080018]);
+    assert.deepEqual(await node.files(), []);
+    const w = warnings(node).find((l) => l.msg === 'C-STORE failed')!;
+    assert.equal(w.calling, 'TESTSCU');
+    assert.equal(w.sopInstanceUid, SOP);
+    assert.match(String(w.status), /A900/);
+    assert.match(String(w.reason), /1\.2\.3\.999/);
+  } finally {
+    await node.stop();
+  }
+});
+
+test('B007 and stored when storage.validationFailure = warn', async () => {
+  const node = await startTestNode((c) => (c.storage.validationFailure = 'warn'));
+  try {
+    const rsp = await store(node, makeDataset({ sopInstance: '1.2.3.998' }), { sopInstance: SOP });
+    assert.equal(rsp.Status, 0xb007);
+    assert.deepEqual(await node.files(), [`${STUDY}/${SERIES}/1.2.3.998.dcm`]);
+    assert.ok(warnings(node).some((l) => l.msg === 'stored with a warning'));
+  } finally {
+    await node.stop();
+  }
+});
+
+test('C000: an unparseable data set and a missing Study Instance UID; A730 instead with eNTEGRA codes', async () => {
+  const node = await startTestNode();
+  try {
+    const garbage = Buffer.concat([Buffer.from([0x08, 0x00, 0x16, 0x00, 0x55, 0x49, 0xff, 0x7f]), Buffer.alloc(40, 0x41)]);
+    const r1 = await store(node, garbage);
+    assert.equal(r1.Status, 0xc000);
+    assert.match(r1.ErrorComment ?? '', /cannot be parsed/);
+    const r2 = await store(node, makeDataset({ sopInstance: SOP }, 8, [0x0020000d]));
+    assert.equal(r2.Status, 0xc000);
+    assert.match(r2.ErrorComment ?? '', /Study Instance UID/);
+    // UIDs become path components: anything but digits and dots is refused
+    const r3 = await store(node, makeDataset({ sopInstance: SOP, series: '../../etc' }));
+    assert.equal(r3.Status, 0xc000);
+    assert.deepEqual(await node.files(), []);
+    assert.equal(warnings(node).filter((l) => l.msg === 'C-STORE failed').length, 3);
+  } finally {
+    await node.stop();
+  }
+  const entegra = await startTestNode((c) => (c.storage.privateStatusCodes = 'entegra'));
+  try {
+    const r = await store(entegra, Buffer.alloc(30, 0x41));
+    assert.equal(r.Status, 0xa730);
+  } finally {
+    await entegra.stop();
+  }
+});
+
+test('0122: C-STORE of a SOP class on a presentation context negotiated for another', async () => {
+  const node = await startTestNode();
+  try {
+    const a = await connect(node.port);
+    const pcId = [...a.negotiated!.contexts.keys()][0]!;
+    const rsp = await a.sendRequest(new CStoreRq({ AffectedSOPClassUID: NM, AffectedSOPInstanceUID: SOP }), { dataset: makeDataset({ sopClass: NM, sopInstance: SOP }), presentationContextId: pcId });
+    assert.equal(rsp.Status, 0x0122);
+    await a.release();
+    assert.deepEqual(await node.files(), []);
+  } finally {
+    await node.stop();
+  }
+});
+
+test('A700: free disk below storage.minFreeDiskMb refuses before reading; the association goes on', async () => {
+  const node = await startTestNode((c) => (c.storage.minFreeDiskMb = 1e12));
+  try {
+    const a = await connect(node.port);
+    const r = await a.sendRequest(new CStoreRq({ AffectedSOPClassUID: CT, AffectedSOPInstanceUID: SOP }), { dataset: makeDataset({ sopInstance: SOP }, 200_000) });
+    assert.equal(r.Status, 0xa700);
+    assert.match(r.ErrorComment ?? '', /minFreeDiskMb/);
+    const r2 = await a.sendRequest(new CStoreRq({ AffectedSOPClassUID: CT, AffectedSOPInstanceUID: SOP }), { dataset: makeDataset({ sopInstance: SOP }) });
+    assert.equal(r2.Status, 0xa700);
+    await a.release();
+    assert.deepEqual(await node.files(), []);
+  } finally {
+    await node.stop();
+  }
+});
+
+test('A700: ENOSPC while writing (injected file layer): status A700, no partial file left', async () => {
+  let writes = 0;
+  const io: FileStoreIo = {
+    ...nodeIo,
+    open: async (p, flags) => {
+      const h = await nodeIo.open(p, flags);
+      const writev = h.writev.bind(h);
+      h.writev = (async (bufs: NodeJS.ArrayBufferView[], pos?: number) => {
+        if (++writes > 2) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', errno: -28 });
+        return writev(bufs, pos);
+      }) as typeof h.writev;
+      return h;
+    },
+  };
+  const node = await startTestNode(() => undefined, { io });
+  try {
+    const rsp = await store(node, makeDataset({ sopInstance: SOP }, 2_000_000));
+    assert.equal(rsp.Status, 0xa700);
+    assert.match(rsp.ErrorComment ?? '', /ENOSPC/);
+    assert.deepEqual(await node.files(), []);
+  } finally {
+    await node.stop();
+  }
+});
+
+test('A700: a real full disk (1 MiB tmpfs; needs root), then storing works again', async (t) => {
+  const mnt = await mkdtemp(join(tmpdir(), 'tracer-tmpfs-'));
+  const m = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mnt]);
+  if (m.status !== 0) {
+    await rm(mnt, { recursive: true, force: true });
+    t.skip('cannot mount a tmpfs here (not root); the injected-ENOSPC test covers the code path');
+    return;
+  }
+  let node: TestNode | undefined;
+  try {
+    node = await startTestNode(() => undefined, { root: mnt });
+    const big = await store(node, makeDataset({ sopInstance: SOP }, 3_000_000));
+    assert.equal(big.Status, 0xa700);
+    assert.match(big.ErrorComment ?? '', /ENOSPC/);
+    assert.deepEqual(await node.files(), []);
+    const small = await store(node, makeDataset({ sopInstance: SOP }, 1000));
+    assert.equal(small.Status, 0);
+    assert.deepEqual(await node.files(), [`${STUDY}/${SERIES}/${SOP}.dcm`]);
+  } finally {
+    await node?.stop();
+    spawnSync('umount', [mnt]);
+    await rm(mnt, { recursive: true, force: true });
+  }
+});
+
+test('association aborted in the middle of a C-STORE: no file, no partial file, one log line', async () => {
+  const node = await startTestNode();
+  try {
+    const a = await connect(node.port);
+    let release!: () => void;
+    const hold = new Promise<void>((r) => (release = r));
+    const full = makeDataset({ sopInstance: SOP }, 4_000_000);
+    async function* slow(): AsyncGenerator<Buffer> {
+      yield full.subarray(0, 1_000_000);
+      await hold;
+      yield full.subarray(1_000_000);
+    }
+    const op = a.sendRequest(new CStoreRq({ AffectedSOPClassUID: CT, AffectedSOPInstanceUID: SOP }), { dataset: slow() });
+    await until(async () => (await node.files()).some((f) => f.startsWith('.incoming/')), 5000, 'a partial file');
+    await a.abort();
+    release();
+    await assert.rejects(Promise.resolve(op), /abort/i);
+    await until(() => node.logs.some((l) => String(l.msg).startsWith('C-STORE abandoned')), 5000, 'the log line');
+    assert.deepEqual(await node.files(), []);
+    const line = node.logs.find((l) => String(l.msg).startsWith('C-STORE abandoned'))!;
+    assert.equal(line.sopInstanceUid, SOP);
+    assert.equal(line.calling, 'TESTSCU');
+  } finally {
+    await node.stop();
+  }
+});
+
+test('startup removes partial files left by an earlier run', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'tracer-stale-'));
+  try {
+    await mkdir(join(dir, '.incoming'), { recursive: true });
+    await writeFile(join(dir, '.incoming', 'old.part'), 'partial');
+    const node = await startTestNode(() => undefined, { root: dir });
+    try {
+      assert.deepEqual(await node.files(), []);
+      assert.ok(node.logs.some((l) => l.msg === 'removed partial files of an earlier run' && l.count === 1));
+    } finally {
+      await node.stop();
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('Deflated Explicit VR Little Endian: stored deflated as received, header parsed through a streaming inflate', async () => {
+  const node = await startTestNode();
+  try {
+    const plain = makeDataset({ sopInstance: SOP }, 50_000);
+    const deflated = deflateRawSync(plain);
+    const rsp = await store(node, deflated, {}, [{ abstractSyntax: CT, transferSyntaxes: [DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN] }]);
+    assert.equal(rsp.Status, 0);
+    const file = await readFile(join(node.root, STUDY, SERIES, `${SOP}.dcm`));
+    assert.equal(metaOf(file)['0002,0010'], DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN);
+    assert.deepEqual(file.subarray(datasetOffset(file)), deflated);
+    // a corrupt deflate stream is C000
+    const bad = Buffer.from(deflated);
+    bad.fill(0xff, 10, 40);
+    const r2 = await store(node, bad, {}, [{ abstractSyntax: CT, transferSyntaxes: [DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN] }]);
+    assert.equal(r2.Status, 0xc000);
+  } finally {
+    await node.stop();
+  }
+});
