@@ -115,7 +115,11 @@ function describe(e: ErrorObject): string {
  * error messages.
  */
 export function resolveConfig(input: unknown, source = 'configuration'): TracerConfig {
-  const cfg = structuredClone(input ?? {});
+  const cfg = structuredClone(input ?? {}) as { localAEs?: Array<{ port?: unknown; tls?: { enabled?: unknown } }> };
+  // SEC-001: a TLS local AE listens on 2762 unless told otherwise (the schema's default is for plain TCP).
+  if (Array.isArray(cfg.localAEs)) {
+    for (const ae of cfg.localAEs) if (ae && typeof ae === 'object' && ae.tls?.enabled === true && ae.port === undefined) ae.port = 2762;
+  }
   const v = validate();
   if (!v(cfg)) {
     // anyOf/oneOf add one error per branch; keep the first of each path for a readable list.

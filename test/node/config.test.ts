@@ -19,6 +19,13 @@ test('embedded defaults: TRACER on 11112, data in ./tracer-data, Appendix A defa
   assert.equal(c.acl.storage.requireKnownCallingAe, false);
 });
 
+test('a TLS local AE defaults to port 2762 (SEC-001)', () => {
+  const c = resolveConfig({ localAEs: [{ tls: { enabled: true, certificate: 'a.crt', privateKey: 'a.key' } }, { aeTitle: 'PLAIN', port: 4242 }] });
+  assert.equal(c.localAEs[0]!.port, 2762);
+  assert.equal(c.localAEs[1]!.port, 4242);
+  assert.equal(resolveConfig({ localAEs: [{ port: 5555, tls: { enabled: true, certificate: 'a', privateKey: 'b' } }] }).localAEs[0]!.port, 5555);
+});
+
 test('node defaults are filled in and nodes are found by name', () => {
   const c = resolveConfig({ nodes: [{ name: 'pacs', aeTitle: 'PACS', host: '127.0.0.1', port: 104 }] });
   const n = findNode(c, 'pacs')!;
