@@ -1,9 +1,9 @@
 /**
- * The few UIDs the upper layer itself must know: the application context (PS3.7 A.2.1),
- * Verification (PS3.4 A.4) and the network transfer syntaxes of REQUIREMENTS 1.2 with the
- * properties that transfer-syntax selection (REQUIREMENTS 3.8) needs. The full UID dictionary
- * lives in src/dicom; this small table keeps src/net free of it.
+ * The UIDs the upper layer itself names: the application context (PS3.7 A.2.1), Verification
+ * (PS3.4 A.4) and the network transfer syntaxes of REQUIREMENTS 1.2, with the properties that
+ * transfer-syntax selection (REQUIREMENTS 3.8) needs, taken from the data layer's dictionary.
  */
+import { allTransferSyntaxes } from '../dicom/dictionary/index.js';
 
 /** DICOM Application Context Name (PS3.7 Annex A.2.1). */
 export const DICOM_APPLICATION_CONTEXT = '1.2.840.10008.3.1.1.1';
@@ -37,27 +37,24 @@ export interface TransferSyntaxInfo {
   explicitVr: boolean;
 }
 
-const TS: TransferSyntaxInfo[] = [
-  { uid: IMPLICIT_VR_LITTLE_ENDIAN, name: 'Implicit VR Little Endian', compressed: false, lossy: false, explicitVr: false },
-  { uid: EXPLICIT_VR_LITTLE_ENDIAN, name: 'Explicit VR Little Endian', compressed: false, lossy: false, explicitVr: true },
-  { uid: EXPLICIT_VR_BIG_ENDIAN, name: 'Explicit VR Big Endian', compressed: false, lossy: false, explicitVr: true },
-  { uid: DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN, name: 'Deflated Explicit VR Little Endian', compressed: false, lossy: false, explicitVr: true },
-  { uid: RLE_LOSSLESS, name: 'RLE Lossless', compressed: true, lossy: false, explicitVr: true },
-  { uid: JPEG_BASELINE, name: 'JPEG Baseline (Process 1)', compressed: true, lossy: true, explicitVr: true },
-  { uid: JPEG_EXTENDED, name: 'JPEG Extended (Process 2 & 4)', compressed: true, lossy: true, explicitVr: true },
-  { uid: JPEG_SPECTRAL_SELECTION, name: 'JPEG Spectral Selection (retired)', compressed: true, lossy: true, explicitVr: true },
-  { uid: JPEG_FULL_PROGRESSION, name: 'JPEG Full Progression (retired)', compressed: true, lossy: true, explicitVr: true },
-  { uid: JPEG_LOSSLESS_P14, name: 'JPEG Lossless (Process 14)', compressed: true, lossy: false, explicitVr: true },
-  { uid: JPEG_LOSSLESS_SV1, name: 'JPEG Lossless SV1', compressed: true, lossy: false, explicitVr: true },
-  { uid: JPEG_2000_LOSSLESS, name: 'JPEG 2000 Lossless', compressed: true, lossy: false, explicitVr: true },
-  { uid: JPEG_2000, name: 'JPEG 2000', compressed: true, lossy: true, explicitVr: true },
-  { uid: PHILIPS_PRIVATE_ELE, name: 'Philips Private Explicit VR Little Endian', compressed: false, lossy: false, explicitVr: true },
+/** Every transfer syntax of the standard (PS3.6 Annex A), from the data layer's dictionary. */
+export const TRANSFER_SYNTAXES: ReadonlyMap<string, TransferSyntaxInfo> = new Map(
+  allTransferSyntaxes.map((t) => [t.uid, { uid: t.uid, name: t.name, compressed: t.encapsulated, lossy: t.lossy, explicitVr: t.explicitVR }]),
+);
+
+/**
+ * What a Storage SCP accepts by default (REQUIREMENTS 3.8): the syntaxes of matrix 1.2, and the
+ * other image compressions Tracer can store as received (JPEG-LS, JPEG 2000 Part 2, HTJ2K), but
+ * not the Philips private syntax (enabled per node) nor references (JPIP) or video.
+ */
+export const DEFAULT_ACCEPTED_TRANSFER_SYNTAXES: readonly string[] = [
+  IMPLICIT_VR_LITTLE_ENDIAN, EXPLICIT_VR_LITTLE_ENDIAN, EXPLICIT_VR_BIG_ENDIAN, DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN,
+  RLE_LOSSLESS, JPEG_BASELINE, JPEG_EXTENDED, JPEG_SPECTRAL_SELECTION, JPEG_FULL_PROGRESSION, JPEG_LOSSLESS_P14,
+  JPEG_LOSSLESS_SV1, JPEG_2000_LOSSLESS, JPEG_2000,
+  '1.2.840.10008.1.2.4.80', '1.2.840.10008.1.2.4.81', // JPEG-LS lossless, near-lossless
+  '1.2.840.10008.1.2.4.92', '1.2.840.10008.1.2.4.93', // JPEG 2000 Part 2 multi-component
+  '1.2.840.10008.1.2.4.201', '1.2.840.10008.1.2.4.202', '1.2.840.10008.1.2.4.203', // HTJ2K
 ];
-
-export const TRANSFER_SYNTAXES: ReadonlyMap<string, TransferSyntaxInfo> = new Map(TS.map((t) => [t.uid, t]));
-
-/** Every network transfer syntax of REQUIREMENTS 1.2 except the Philips private one (3.8 default). */
-export const DEFAULT_ACCEPTED_TRANSFER_SYNTAXES: readonly string[] = TS.filter((t) => t.uid !== PHILIPS_PRIVATE_ELE).map((t) => t.uid);
 
 /** The uncompressed syntaxes, explicit first: what an SCU usually proposes. */
 export const UNCOMPRESSED_TRANSFER_SYNTAXES: readonly string[] = [
