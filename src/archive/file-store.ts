@@ -4,10 +4,11 @@
  *
  * Each data set streams straight into a temporary file under `<root>/.incoming/`, behind a File
  * Meta Information header written first (PS3.10 7.1): the bytes are kept exactly as received,
- * never re-encoded (STOR-010, STOR-012 `asReceived`). The header is then parsed back from the
- * file (bulk values are only located, never read), and on commit the file is fsynced and
- * renamed into `<root>/<StudyUID>/<SeriesUID>/<SOPInstanceUID>.dcm` (store.fileNaming), and the
- * directory fsynced, so that a success status is only sent for a durable file (STOR-014). A
+ * never re-encoded (STOR-010, STOR-012 `asReceived`). The file's fsync then starts, and runs
+ * while the header is parsed back from the file (bulk values are only located, never read) and
+ * checked; on commit, once the fsync is done, the file is renamed into
+ * `<root>/<StudyUID>/<SeriesUID>/<SOPInstanceUID>.dcm` (store.fileNaming) and the directory
+ * fsynced, so that a success status is only sent for a durable file (STOR-014). A
  * crash or an aborted association leaves at most a temporary file, removed at the next start.
  * Duplicates are overwritten atomically (rename over the old file) until the archive brings
  * storage.duplicatePolicy (STOR-040).
@@ -26,6 +27,15 @@ import { BufferSource, FileSource, type ByteSource } from '../dicom/source.js';
 import { PixelDataTag } from '../dicom/tag.js';
 import { encodeDatasetToBuffer } from '../dicom/write.js';
 import { StoreFailure, isValidUid, type ReceivedInstance, type StorageSink, type StoreRequest } from '../services/storage-scp.js';
+
+/** A received instance of the file store: the archive's ingest path works on its temporary file. */
+export interface FileStoreInstance extends ReceivedInstance {
+  /**
+   * The complete temporary file (under .incoming) until commit or discard. Its fsync, started
+   * by receive(), is awaited by commit(): whoever keeps the file by other means fsyncs it.
+   */
+  readonly tempPath: string;
+}
 
 /** File operations the store uses; tests replace them to simulate a full disk or an I/O error. */
 export interface FileStoreIo {
@@ -53,10 +63,18 @@ export interface FileStoreOptions {
    */
   implementation?: (rq: StoreRequest) => { classUid: string; versionName?: string };
   io?: FileStoreIo;
-  /** Bytes gathered before one write (default 256 KiB): fewer system calls, bounded memory. */
+  /**
+   * Bytes gathered before one write (default 1 MiB: most images are one write, one round
+   * trip to the thread pool, after the File Meta Information), bounded memory.
+   */
   writeBatch?: number;
   /** Deflated data sets: inflated bytes examined for the header (default 64 MiB). */
   maxDeflatedHeader?: number;
+  /**
+   * storage.minFreeDiskMb: how long (ms) a measure of the free space is used, less the bytes
+   * received since, before the file system is asked again (default 1000; 0 = every C-STORE).
+   */
+  freeSpaceCacheMs?: number;
 }
 
 /** Name of the directory of partial files, under the root. */
@@ -77,12 +95,21 @@ export class FileStore implements StorageSink {
   readonly incoming: string;
   private readonly io: FileStoreIo;
   private readonly batch: number;
+  /** The last free-space measure (admit) and the data set bytes received since. */
+  private free: { at: number; bytes: number } | undefined;
+  private receivedSince = 0;
+  /**
+   * Directories known to exist with a durable entry in their parent (made or checked by this
+   * store): their mkdir and the fsync of their parent are skipped. A directory removed behind
+   * our back is noticed by the rename (ENOENT), forgotten, and made again.
+   */
+  private readonly knownDirs = new Set<string>();
 
   constructor(private readonly opts: FileStoreOptions) {
     this.root = opts.root;
     this.incoming = join(opts.root, INCOMING_DIR);
     this.io = opts.io ?? nodeIo;
-    this.batch = opts.writeBatch ?? 256 * 1024;
+    this.batch = opts.writeBatch ?? 1024 * 1024;
   }
 
   /**
@@ -100,23 +127,38 @@ export class FileStore implements StorageSink {
   async admit(_rq: StoreRequest): Promise<void> {
     const minMb = this.opts.minFreeDiskMb ?? 0;
     if (minMb <= 0) return;
+    // statfs costs a round trip to the thread pool per C-STORE: a measure is used for a second,
+    // less what was received since (other writers to the disk are seen within that second).
+    const ttl = this.opts.freeSpaceCacheMs ?? 1000;
+    const now = performance.now();
     let free: number;
-    try {
-      free = await this.io.freeBytes(this.root);
-    } catch (err) {
-      throw ioFailure(`cannot query free space of ${this.root}`, err);
+    if (this.free && now - this.free.at < ttl) {
+      free = this.free.bytes - this.receivedSince;
+    } else {
+      try {
+        free = await this.io.freeBytes(this.root);
+      } catch (err) {
+        throw ioFailure(`cannot query free space of ${this.root}`, err);
+      }
+      this.free = { at: now, bytes: free };
+      this.receivedSince = 0;
     }
     if (free < minMb * 1024 * 1024) {
+      // Measured again next time, so that storing resumes as soon as space is freed.
+      this.free = undefined;
       throw new StoreFailure('outOfResources', `free disk space ${Math.floor(free / 1048576)} MB is below storage.minFreeDiskMb ${minMb} MB`);
     }
   }
 
-  async receive(rq: StoreRequest, dataset: AsyncIterable<Buffer>, signal: AbortSignal): Promise<ReceivedInstance> {
+  async receive(rq: StoreRequest, dataset: AsyncIterable<Buffer>, signal: AbortSignal): Promise<FileStoreInstance> {
     const tmp = join(this.incoming, `${Date.now().toString(36)}-${randomBytes(6).toString('hex')}.part`);
     const meta = this.fileMeta(rq);
     let fh: FileHandle | undefined;
     let size = 0;
+    /** The fsync of the data, started once everything is written; resolves to its error, if any. */
+    let synced: Promise<unknown> | undefined;
     const cleanup = async (): Promise<void> => {
+      await synced;
       await fh?.close().catch(() => undefined);
       fh = undefined;
       await rm(tmp, { force: true }).catch(() => undefined);
@@ -124,12 +166,12 @@ export class FileStore implements StorageSink {
     try {
       try {
         fh = await this.io.open(tmp, 'wx');
-        await writeFully(fh, [meta]);
       } catch (err) {
         throw ioFailure(`cannot create ${tmp}`, err);
       }
-      let pending: Buffer[] = [];
-      let pendingBytes = 0;
+      // The File Meta Information goes out with the first bytes of the data set: one write less.
+      let pending: Buffer[] = [meta];
+      let pendingBytes = meta.length;
       const flush = async (): Promise<void> => {
         if (pendingBytes === 0) return;
         const bufs = pending;
@@ -155,14 +197,13 @@ export class FileStore implements StorageSink {
       }
       if (signal.aborted) throw new StoreFailure('aborted', `association ended after ${size} bytes of the data set`);
       await flush();
-      try {
-        // Durable before anything is said (STOR-014): data first, then (on commit) the directory.
-        await fh.sync();
-        await fh.close();
-        fh = undefined;
-      } catch (err) {
-        throw ioFailure(`cannot write ${tmp}`, err);
-      }
+      this.receivedSince += size;
+      // Durable before anything is said (STOR-014): the fsync runs while the header is parsed
+      // and checked; commit() waits for it before the rename (and the directory's fsync).
+      synced = fh.sync().then(
+        () => undefined,
+        (err: unknown) => err ?? new Error('fsync failed'),
+      );
     } catch (err) {
       await cleanup();
       throw err;
@@ -184,14 +225,19 @@ export class FileStore implements StorageSink {
     return {
       size,
       dataset: parsed,
+      tempPath: tmp,
       commit: async () => {
         if (done) throw new Error('instance already committed or discarded');
         done = true;
         source?.close();
         try {
-          return await this.place(tmp, parsed);
+          const syncError = await synced;
+          if (syncError) throw ioFailure(`cannot write ${tmp}`, syncError);
+          const h = fh!;
+          fh = undefined;
+          return await this.place(tmp, parsed, h.close());
         } catch (err) {
-          await rm(tmp, { force: true }).catch(() => undefined);
+          await cleanup();
           throw err instanceof StoreFailure ? err : ioFailure('cannot store the instance', err);
         }
       },
@@ -199,7 +245,7 @@ export class FileStore implements StorageSink {
         if (done) return;
         done = true;
         source?.close();
-        await rm(tmp, { force: true }).catch(() => undefined);
+        await cleanup();
       },
     };
   }
@@ -262,24 +308,54 @@ export class FileStore implements StorageSink {
     return { dataset: ds, source: src };
   }
 
-  /** Moves a complete temporary file to its place and makes the move durable. */
-  private async place(tmp: string, ds: Dataset): Promise<{ location: string; replaced: boolean }> {
+  /**
+   * Moves a complete, fsynced temporary file to its place and makes the move durable. `closed`
+   * is the close of the file's handle, which needs not be waited for before the rename.
+   */
+  private async place(tmp: string, ds: Dataset, closed: Promise<void>): Promise<{ location: string; replaced: boolean }> {
     const study = ds.string(0x0020000d);
     const series = ds.string(0x0020000e);
     const sop = ds.string(0x00080018);
     // The UIDs become path components: only digits and dots may pass (never '..' or '/').
     for (const [name, uid] of [['Study Instance UID', study], ['Series Instance UID', series], ['SOP Instance UID', sop]] as const) {
-      if (!isValidUid(uid)) throw new StoreFailure('cannotUnderstand', `${name} ${JSON.stringify(uid ?? '')} is not a valid UID`);
+      if (!isValidUid(uid)) {
+        await closed.catch(() => undefined);
+        throw new StoreFailure('cannotUnderstand', `${name} ${JSON.stringify(uid ?? '')} is not a valid UID`);
+      }
     }
     const studyDir = join(this.root, study!);
     const dir = join(studyDir, series!);
-    await mkdirDurable(this.root, studyDir);
-    await mkdirDurable(studyDir, dir);
     const location = join(dir, `${sop}.dcm`);
-    const replaced = await stat(location).then(() => true, () => false);
-    await rename(tmp, location);
+    const [, , replaced] = await Promise.all([closed, this.ensureDir(studyDir, dir), stat(location).then(() => true, () => false)]);
+    try {
+      await rename(tmp, location);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || !this.knownDirs.has(dir)) throw err;
+      // The directory was removed behind our back: made again.
+      this.knownDirs.delete(dir);
+      this.knownDirs.delete(studyDir);
+      await this.ensureDir(studyDir, dir);
+      await rename(tmp, location);
+    }
     await fsyncDir(dir);
     return { location, replaced };
+  }
+
+  /** Makes `<root>/<study>/<series>` exist, each new entry durable (its parent fsynced). */
+  private async ensureDir(studyDir: string, dir: string): Promise<void> {
+    if (this.knownDirs.has(dir)) return;
+    if (!this.knownDirs.has(studyDir)) {
+      await mkdirDurable(this.root, studyDir);
+      this.remember(studyDir);
+    }
+    await mkdirDurable(studyDir, dir);
+    this.remember(dir);
+  }
+
+  private remember(dir: string): void {
+    // Bounded: forgetting only costs a mkdir (EEXIST) and an fsync of the parent.
+    if (this.knownDirs.size >= 10_000) this.knownDirs.clear();
+    this.knownDirs.add(dir);
   }
 }
 
@@ -315,13 +391,16 @@ async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
-/** Creates `dir` (a child of `parent`) if needed; a new entry is made durable by syncing the parent. */
+/**
+ * Creates `dir` (a child of `parent`) if needed, and makes its entry durable by syncing the
+ * parent: also when it exists already, since it may have just been made by a concurrent
+ * C-STORE whose fsync of the parent has not finished (FileStore calls this once per directory).
+ */
 async function mkdirDurable(parent: string, dir: string): Promise<void> {
   try {
     await mkdir(dir);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return;
-    throw err;
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
   }
   await fsyncDir(parent);
 }

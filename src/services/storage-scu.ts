@@ -112,6 +112,7 @@ export function storeOptionsFromConfig(config: TracerConfig, node: NodeConfig, l
       storeTransferSyntaxes: node.storeTransferSyntaxes,
       enabledTransferSyntaxes: node.enabledTransferSyntaxes,
       disableExplicitVr: node.disableExplicitVr,
+      allowLossy: node.allowLossy,
     },
   };
 }
@@ -312,6 +313,8 @@ class StoreJob {
     const perAssociation = this.opts.maxInstancesPerAssociation ?? 0;
     let sentHere = 0;
     let reopen = false;
+    /** maxInstancesPerAssociation reached: the instances already taken are still sent here. */
+    let limitReached = false;
     let completed = 0;
     let refused = false;
     let broken: string | undefined;
@@ -393,7 +396,9 @@ class StoreJob {
 
     while (plan.queue.length > 0 && !this.stopped && !reopen && broken === undefined && a.isEstablished) {
       if (perAssociation > 0 && sentHere >= perAssociation) {
-        reopen = true;
+        // Not `reopen`, which would put back the instances taken but not yet sent (with a
+        // limit of 1, the only one: the job would open associations forever).
+        limitReached = true;
         break;
       }
       const item = plan.queue.shift()!;
@@ -426,12 +431,12 @@ class StoreJob {
       log.warn('release failed', { error: (err as Error).message });
     }
     if (this.stopped) return 'stopped';
-    return reopen ? 'reopen' : 'drained';
+    return reopen || limitReached ? 'reopen' : 'drained';
   }
 
   /** Builds the request for an instance. */
-  private request(item: StoreItem): CStoreRq {
-    const init: ConstructorParameters<typeof CStoreRq>[0] = { AffectedSOPClassUID: item.sopClassUID, AffectedSOPInstanceUID: item.sopInstanceUID };
+  private request(item: StoreItem, sopInstanceUID = item.sopInstanceUID): CStoreRq {
+    const init: ConstructorParameters<typeof CStoreRq>[0] = { AffectedSOPClassUID: item.sopClassUID, AffectedSOPInstanceUID: sopInstanceUID };
     if (this.opts.priority !== undefined) init.Priority = this.opts.priority;
     if (this.opts.moveOriginator) {
       init.MoveOriginatorApplicationEntityTitle = this.opts.moveOriginator.aeTitle;
@@ -443,7 +448,7 @@ class StoreJob {
   /** Sends one instance on its context; resolves with the C-STORE response. */
   private async sendOne(a: Association, item: StoreItem, choice: ContextChoice, data: Prepared) {
     try {
-      return await a.sendRequest(this.request(item), { presentationContextId: choice.pc.id, dataset: data.dataset });
+      return await a.sendRequest(this.request(item, data.sopInstanceUID), { presentationContextId: choice.pc.id, dataset: data.dataset });
     } finally {
       data.close();
     }

@@ -16,7 +16,7 @@ import { TS } from '../../src/dicom/dictionary/index.js';
 import { storeFiles, type StoreOptions } from '../../src/services/storage-scu.js';
 import { echo } from '../../src/services/verification-scu.js';
 import { describeStoreStatus, judgeStoreStatus } from '../../src/services/store-status.js';
-import { planAssociations, type StoreItem } from '../../src/services/store-plan.js';
+import { candidateSyntaxes, planAssociations, type StoreItem } from '../../src/services/store-plan.js';
 import { CT_IMAGE, MR_IMAGE, NM_IMAGE, SC_IMAGE, instanceUid, makeInstances } from '../helpers/instances.js';
 
 interface Received { uid: string; ts: string; bytes: Buffer; association: number }
@@ -164,6 +164,29 @@ test('--associations N: files shared among N parallel associations, each sent on
   } finally {
     await peer.server.close();
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('maxInstancesPerAssociation (--per-association N): a new association after N instances, each sent once', async () => {
+  // N = 1 used to loop for ever: the instance taken was put back instead of being sent.
+  for (const [n, window] of [[1, undefined], [3, undefined], [1, 4], [3, 4]] as const) {
+    const dir = tmp();
+    const peer = await acceptor({ window });
+    try {
+      const files = makeInstances(dir, 7);
+      const r = await storeFiles(files, peer.dest, { ...fast, maxInstancesPerAssociation: n, asyncOperations: window ? { maxInvoked: window } : undefined });
+      assert.equal(r.state, 'COMPLETED', `N=${n} window=${window}`);
+      assert.equal(r.sent, 7);
+      assert.equal(peer.received.length, 7, `N=${n} window=${window}: each instance sent once`);
+      assert.equal(r.associations, Math.ceil(7 / n));
+      assert.equal(peer.associations(), Math.ceil(7 / n));
+      const perAssociation = new Map<number, number>();
+      for (const x of peer.received) perAssociation.set(x.association, (perAssociation.get(x.association) ?? 0) + 1);
+      assert.ok([...perAssociation.values()].every((c) => c <= n));
+    } finally {
+      await peer.server.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   }
 });
 
@@ -319,29 +342,34 @@ test('more classes than maxPresentationContexts: the job is split over several a
 
 test('planning: onePcPerTs groups uncompressed syntaxes behind the file\'s own; singlePcAllTs one per class; exclusions', () => {
   const item = (index: number, sop: string, ts: string): StoreItem => ({ index, path: `f${index}`, sopClassUID: sop, sopInstanceUID: `1.${index}`, transferSyntaxUID: ts, datasetOffset: 0, datasetBytes: 10 });
-  const items = [item(0, CT_IMAGE, TS.ImplicitVRLittleEndian), item(1, CT_IMAGE, TS.JPEGLosslessSV1), item(2, CT_IMAGE, TS.ImplicitVRLittleEndian), item(3, MR_IMAGE, TS.ExplicitVRLittleEndian)];
+  const items = [item(0, CT_IMAGE, TS.ImplicitVRLittleEndian), item(1, CT_IMAGE, TS.MPEG2MPML), item(2, CT_IMAGE, TS.ImplicitVRLittleEndian), item(3, MR_IMAGE, TS.ExplicitVRLittleEndian)];
   const base = { pcLayout: 'onePcPerTs', pcStrategy: 'jobClasses', maxPresentationContexts: 128, disableExplicitVr: false } as const;
   const a = planAssociations(items, base);
   assert.deepEqual(a.plans[0]!.contexts.map((c) => [c.abstractSyntax, c.transferSyntaxes]), [
     [CT_IMAGE, [TS.ImplicitVRLittleEndian, TS.ExplicitVRLittleEndian, TS.ExplicitVRBigEndian]],
-    [CT_IMAGE, [TS.JPEGLosslessSV1]],
+    [CT_IMAGE, [TS.MPEG2MPML]],
     [MR_IMAGE, [TS.ExplicitVRLittleEndian, TS.ImplicitVRLittleEndian, TS.ExplicitVRBigEndian]],
   ]);
   const b = planAssociations(items, { ...base, pcLayout: 'singlePcAllTs' });
   assert.deepEqual(b.plans[0]!.contexts.map((c) => [c.abstractSyntax, c.transferSyntaxes]), [
-    [CT_IMAGE, [TS.ImplicitVRLittleEndian, TS.ExplicitVRLittleEndian, TS.ExplicitVRBigEndian, TS.JPEGLosslessSV1]],
+    [CT_IMAGE, [TS.ImplicitVRLittleEndian, TS.ExplicitVRLittleEndian, TS.ExplicitVRBigEndian, TS.MPEG2MPML]],
     [MR_IMAGE, [TS.ExplicitVRLittleEndian, TS.ImplicitVRLittleEndian, TS.ExplicitVRBigEndian]],
   ]);
-  // GEMINI: explicit VR disabled: the compressed file has no syntax left.
+  // GEMINI: explicit VR disabled: the file Tracer cannot decode (MPEG-2) has no syntax left.
   const c = planAssociations(items, { ...base, disableExplicitVr: true });
   assert.deepEqual(c.unsendable.map((u) => u.item.index), [1]);
-  assert.match(c.unsendable[0]!.reason, /explicit VR syntaxes are disabled/);
+  assert.match(c.unsendable[0]!.reason, /explicit VR syntaxes are disabled.*cannot decode/);
   assert.deepEqual(c.plans[0]!.contexts.map((x) => x.transferSyntaxes), [[TS.ImplicitVRLittleEndian], [TS.ImplicitVRLittleEndian]]);
   // Ordered preference list (SEND-020), split at 1 context per association.
   const d = planAssociations(items, { ...base, storeTransferSyntaxes: [TS.ExplicitVRLittleEndian, TS.ImplicitVRLittleEndian], maxPresentationContexts: 1 });
   assert.equal(d.plans.length, 2);
   assert.deepEqual(d.plans[0]!.contexts[0]!.transferSyntaxes, [TS.ExplicitVRLittleEndian, TS.ImplicitVRLittleEndian]);
   assert.deepEqual(d.plans[0]!.items.map((x) => x.index), [0, 2]);
+  // A file in a syntax Tracer decodes may be decompressed: its own syntax first, then ELE, ILE, EBE;
+  // compressed syntaxes only when the node lists them, lossy ones only when it allows lossy.
+  assert.deepEqual(candidateSyntaxes(TS.JPEGLosslessSV1, base), [TS.JPEGLosslessSV1, TS.ExplicitVRLittleEndian, TS.ImplicitVRLittleEndian, TS.ExplicitVRBigEndian]);
+  assert.deepEqual(candidateSyntaxes(TS.ExplicitVRLittleEndian, { ...base, storeTransferSyntaxes: [TS.JPEGBaseline8Bit, TS.JPEGLSLossless, TS.ExplicitVRLittleEndian] }), [TS.JPEGLSLossless, TS.ExplicitVRLittleEndian]);
+  assert.deepEqual(candidateSyntaxes(TS.ExplicitVRLittleEndian, { ...base, allowLossy: true, storeTransferSyntaxes: [TS.JPEGBaseline8Bit, TS.JPEGLSLossless, TS.ExplicitVRLittleEndian] }), [TS.JPEGBaseline8Bit, TS.JPEGLSLossless, TS.ExplicitVRLittleEndian]);
   // allConfigured adds the configured classes in the room left.
   const e = planAssociations(items.slice(0, 1), { ...base, pcStrategy: 'allConfigured', configuredSopClasses: [NM_IMAGE, CT_IMAGE] });
   assert.deepEqual(e.plans[0]!.contexts.map((x) => x.abstractSyntax), [CT_IMAGE, NM_IMAGE]);

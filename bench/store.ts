@@ -1,0 +1,375 @@
+/**
+ * bench/store: DICOM networking, Tracer against DCMTK, in one run.
+ *
+ *  - receiving: storescu sends the CT series (1,000 slices 512x512, bench/data.ts) to
+ *    `tracer serve` and to storescp;
+ *  - sending: `tracer store` and storescu send it to storescp;
+ *
+ * each over one association, and with one association per file. Whole transfers are timed
+ * from the sender's spawn to its exit (every response received); receivers are started
+ * before (untimed) with an empty output directory on the same file system, and `sync` runs
+ * before every timed transfer so that one run's dirty pages are not written during the next.
+ * Rounds are interleaved (every scenario once per round) and the fastest of the rounds is
+ * kept, as the machine may be shared. Prints a table with ratios.
+ *
+ *   npm run bench:store [-- --runs N] [-- --files N] [-- --no-per-file]
+ *
+ * Fairness (see RESULTS.md): Tracer's Storage SCP fsyncs every file and its directory before
+ * it answers (durable success); storescp never fsyncs. storescp is therefore measured twice:
+ * as shipped, and with bench/peers/fsync-on-close.c preloaded, which fsyncs each file and its
+ * directory when storescp closes it (before its response), as Tracer does. storescp runs with
+ * +B (bit-preserving: the data set is written as received, as Tracer does) and -pdu 32768 (the
+ * Maximum Length Tracer advertises by default), so storescu sends both receivers the same PDUs.
+ * storescu cannot open one association per file in one process: its per-file mode is one
+ * storescu process per file (a shell loop), whose start-up cost is measured separately (the
+ * same loop against a closed port) and reported.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import net from 'node:net';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { ensureCTSeries, repoRoot, type DataSet } from './data.js';
+
+const root = repoRoot();
+const argv = process.argv.slice(2);
+const opt = (name: string): string | undefined => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : undefined);
+const runs = Math.max(1, Number(opt('--runs')) || 3);
+const fileLimit = Number(opt('--files')) || 0;
+const perFile = !argv.includes('--no-per-file');
+const TRACER = join(root, 'bin/tracer');
+/** The Debian build of DCMTK leaves Nagle's algorithm on unless told (about 40 ms per file otherwise). */
+const DCMTK_ENV = { ...process.env, TCP_NODELAY: '1' };
+const PDU = 32768;
+
+// ---------------------------------------------------------------------------------------
+// Receivers
+// ---------------------------------------------------------------------------------------
+
+interface Receiver {
+  name: string;
+  aet: string;
+  port: number;
+  dir: string;
+  proc: ChildProcess;
+  /** Files stored so far (checked after each transfer). */
+  count(): number;
+  stop(): Promise<void>;
+}
+
+type ReceiverKind = 'tracer' | 'storescp' | 'storescp+fsync';
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitListening(port: number, proc: ChildProcess, what: string): Promise<void> {
+  const deadline = Date.now() + 15000;
+  for (;;) {
+    if (proc.exitCode !== null) throw new Error(`${what} exited with ${proc.exitCode} before listening`);
+    const ok = await new Promise<boolean>((resolve) => {
+      const c = net.connect({ host: '127.0.0.1', port }, () => {
+        c.destroy();
+        resolve(true);
+      });
+      c.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`${what} not listening on ${port} after 15 s`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function countFiles(dir: string, pred: (name: string) => boolean): number {
+  let n = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    if (e.isDirectory()) {
+      if (e.name !== '.incoming') n += countFiles(join(dir, e.name), pred);
+    } else if (pred(e.name)) n++;
+  }
+  return n;
+}
+
+async function startReceiver(kind: ReceiverKind, base: string, shim: string | undefined): Promise<Receiver> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(base, `${kind}-`));
+  const log = join(dir, '..', `${kind}-${port}.log`);
+  let proc: ChildProcess;
+  let aet: string;
+  let pred: (name: string) => boolean;
+  if (kind === 'tracer') {
+    aet = 'TRACER';
+    // Default configuration (fsync per file, store.fileNaming, info log of every C-STORE), logged to a file.
+    proc = spawn(process.execPath, [TRACER, 'serve', '--host', '127.0.0.1', '--port', String(port), '--aet', aet, '--data', dir], { stdio: ['ignore', 'ignore', openLog(log)] });
+    pred = (n) => n.endsWith('.dcm');
+  } else {
+    aet = 'STORESCP';
+    const env = kind === 'storescp+fsync' ? { ...DCMTK_ENV, LD_PRELOAD: shim! } : DCMTK_ENV;
+    proc = spawn('storescp', ['-aet', aet, '-pdu', String(PDU), '+B', '-od', dir, String(port)], { env, stdio: ['ignore', openLog(log), openLog(log)] });
+    pred = () => true;
+  }
+  await waitListening(port, proc, kind);
+  return {
+    name: kind,
+    aet,
+    port,
+    dir,
+    proc,
+    count: () => countFiles(dir, pred),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (proc.exitCode !== null) return resolve();
+        proc.once('exit', () => resolve());
+        proc.kill(kind === 'tracer' ? 'SIGINT' : 'SIGTERM');
+      }),
+  };
+}
+
+/** The child's output goes to a log file beside its directory (a tracer serve log is part of its job). */
+function openLog(path: string): number {
+  return openSync(path, 'a');
+}
+
+// ---------------------------------------------------------------------------------------
+// Senders
+// ---------------------------------------------------------------------------------------
+
+interface Sender {
+  name: string;
+  cmd: string;
+  args: string[];
+  env?: NodeJS.ProcessEnv;
+  /** Failure of a single file is expected (start-up floor against a closed port). */
+  mayFail?: boolean;
+}
+
+function storescu(r: { port: number; aet: string }, set: DataSet, perFileMode: boolean): Sender {
+  if (!perFileMode) return { name: 'storescu', cmd: 'storescu', args: ['-aec', r.aet, '127.0.0.1', String(r.port), ...set.files], env: DCMTK_ENV };
+  // One process (so one association) per file: storescu has no per-file association mode.
+  return {
+    name: 'storescu per file (loop)',
+    cmd: '/bin/sh',
+    args: ['-c', 'aec=$1; port=$2; shift 2; for f in "$@"; do storescu -aec "$aec" 127.0.0.1 "$port" "$f" || exit 1; done', 'sh', r.aet, String(r.port), ...set.files],
+    env: DCMTK_ENV,
+  };
+}
+
+function tracerStore(r: { port: number; aet: string }, set: DataSet, perFileMode: boolean): Sender {
+  const args = [TRACER, 'store', '-q', '--retries', '0', '--aec', r.aet, ...(perFileMode ? ['--per-association', '1'] : []), '127.0.0.1', String(r.port), ...(set.dir ? [set.dir] : set.files)];
+  return { name: perFileMode ? 'tracer store --per-association 1' : 'tracer store', cmd: process.execPath, args };
+}
+
+interface Timed {
+  seconds: number;
+  status: number | null;
+  stderr: string;
+}
+
+function timeSender(s: Sender): Timed {
+  spawnSync('sync');
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(s.cmd, s.args, { env: s.env ?? process.env, stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 1 << 26 });
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  if (r.error) throw r.error;
+  return { seconds, status: r.status, stderr: String(r.stderr ?? '') };
+}
+
+// ---------------------------------------------------------------------------------------
+// Scenarios
+// ---------------------------------------------------------------------------------------
+
+interface Scenario {
+  id: string;
+  /** What is compared: the receivers (same sender) or the senders (same receiver). */
+  group: 'receive' | 'send' | 'floor';
+  mode: 'one association' | 'association per file';
+  receiver: ReceiverKind | 'closed port';
+  sender: (r: { port: number; aet: string }) => Sender;
+  /** Files the receiver must hold afterwards (0 for the floor). */
+  expect: number;
+}
+
+function scenarios(set: DataSet, withShim: boolean): Scenario[] {
+  const n = set.files.length;
+  const list: Scenario[] = [];
+  const modes = perFile ? [false, true] : [false];
+  for (const pf of modes) {
+    const mode = pf ? 'association per file' : 'one association';
+    list.push({ id: `recv-tracer-${pf}`, group: 'receive', mode, receiver: 'tracer', sender: (r) => storescu(r, set, pf), expect: n });
+    list.push({ id: `recv-storescp-${pf}`, group: 'receive', mode, receiver: 'storescp', sender: (r) => storescu(r, set, pf), expect: n });
+    if (withShim) list.push({ id: `recv-storescp-fsync-${pf}`, group: 'receive', mode, receiver: 'storescp+fsync', sender: (r) => storescu(r, set, pf), expect: n });
+    list.push({ id: `send-tracer-${pf}`, group: 'send', mode, receiver: 'storescp', sender: (r) => tracerStore(r, set, pf), expect: n });
+  }
+  if (perFile) {
+    // What 1,000 storescu processes cost before any association: same loop, nobody listening.
+    list.push({
+      id: 'floor-storescu',
+      group: 'floor',
+      mode: 'association per file',
+      receiver: 'closed port',
+      sender: (r) => ({ ...storescu(r, set, true), name: 'storescu per file (loop), port closed', args: ['-c', 'aec=$1; port=$2; shift 2; for f in "$@"; do storescu -aec "$aec" 127.0.0.1 "$port" "$f" 2>/dev/null; done; exit 0', 'sh', r.aet, String(r.port), ...set.files] }),
+      expect: 0,
+    });
+  }
+  return list;
+}
+
+interface Result {
+  sc: Scenario;
+  senderName: string;
+  times: number[];
+}
+
+async function runScenario(sc: Scenario, base: string, shim: string | undefined): Promise<{ seconds: number; senderName: string }> {
+  if (sc.receiver === 'closed port') {
+    const port = await freePort();
+    const s = sc.sender({ port, aet: 'NOBODY' });
+    const t = timeSender(s);
+    return { seconds: t.seconds, senderName: s.name };
+  }
+  const r = await startReceiver(sc.receiver, base, shim);
+  try {
+    const s = sc.sender(r);
+    const t = timeSender(s);
+    if (t.status !== 0) throw new Error(`${s.name} -> ${r.name} exited with ${t.status}: ${t.stderr.slice(0, 600)}`);
+    const got = r.count();
+    if (got !== sc.expect) throw new Error(`${s.name} -> ${r.name}: ${got} files stored, expected ${sc.expect}`);
+    return { seconds: t.seconds, senderName: s.name };
+  } finally {
+    await r.stop();
+    rmSync(r.dir, { recursive: true, force: true });
+  }
+}
+
+function buildShim(base: string): string | undefined {
+  const src = join(root, 'bench/peers/fsync-on-close.c');
+  const out = join(base, 'fsync-on-close.so');
+  const r = spawnSync('cc', ['-O2', '-shared', '-fPIC', '-o', out, src, '-ldl'], { encoding: 'utf8' });
+  if (r.status !== 0 || !existsSync(out)) {
+    process.stderr.write(`bench: cannot build the fsync shim (cc): ${r.error?.message ?? r.stderr}; storescp+fsync left out\n`);
+    return undefined;
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------
+// Report
+// ---------------------------------------------------------------------------------------
+
+function sh(cmd: string): string {
+  const r = spawnSync('/bin/sh', ['-c', cmd], { encoding: 'utf8' });
+  return (r.stdout || '').trim();
+}
+
+function machine(base: string): string {
+  return [
+    `date: ${new Date().toISOString()}`,
+    `nproc: ${sh('nproc')}`,
+    `cpu: ${cpus()[0]?.model ?? '?'}`,
+    `ram: ${(totalmem() / 2 ** 30).toFixed(1)} GiB`,
+    `node: ${process.version}`,
+    `dcmtk: ${sh('storescu --version | head -1')}`,
+    `file system of the receivers' directories: ${sh(`findmnt -n -o FSTYPE,OPTIONS -T ${base}`) || '?'}`,
+    `load average at start: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`,
+    `runs: ${runs === 1 ? '1 round' : `fastest of ${runs} interleaved rounds`}`,
+  ].join('\n');
+}
+
+function best(r: Result | undefined): number | undefined {
+  return r && r.times.length ? Math.min(...r.times) : undefined;
+}
+
+function table(set: DataSet, results: Result[]): string {
+  const mb = set.bytes / 1e6;
+  const n = set.files.length;
+  const get = (id: string) => best(results.find((r) => r.sc.id === id));
+  const lines: string[] = [];
+  lines.push(`### ${n} CT slices 512x512, ${mb.toFixed(1)} MB`);
+  lines.push('');
+  lines.push('Speed ratio = DCMTK seconds / Tracer seconds (1.00 or more: Tracer at least as fast).');
+  lines.push('');
+  lines.push('| transfer | associations | seconds | files/s | MB/s | speed ratio |');
+  lines.push('|---|---|---:|---:|---:|---|');
+  const row = (what: string, mode: string, s: number | undefined, ratio = ''): void => {
+    if (s === undefined) return;
+    lines.push(`| ${what} | ${mode} | ${s.toFixed(3)} | ${Math.round(n / s)} | ${(mb / s).toFixed(0)} | ${ratio} |`);
+  };
+  const ratio = (dcmtk: number | undefined, tracer: number | undefined, vs: string): string => (dcmtk && tracer ? `${(dcmtk / tracer).toFixed(2)} vs ${vs}` : '');
+  const goals: string[] = [];
+  for (const pf of perFile ? [false, true] : [false]) {
+    const mode = pf ? 'one per file' : 'one';
+    const rt = get(`recv-tracer-${pf}`), rs = get(`recv-storescp-${pf}`), rf = get(`recv-storescp-fsync-${pf}`), st = get(`send-tracer-${pf}`);
+    const sender = pf ? 'storescu loop' : 'storescu';
+    row(`${sender} -> **tracer serve** (fsync)`, mode, rt, [ratio(rs, rt, 'storescp'), ratio(rf, rt, 'storescp+fsync')].filter(Boolean).join('; '));
+    row(`${sender} -> storescp (no fsync)`, mode, rs);
+    row(`${sender} -> storescp+fsync (shim)`, mode, rf);
+    row(`**${pf ? 'tracer store --per-association 1' : 'tracer store'}** -> storescp`, mode, st, ratio(rs, st, sender));
+    if (pf) {
+      const floor = get('floor-storescu');
+      row('storescu loop, port closed (start-up floor)', mode, floor);
+      if (floor && rs && st) lines.push(`| (storescu loop - floor) -> storescp | ${mode} | ${(rs - floor).toFixed(3)} | | | ${ratio(rs - floor, st, 'storescu loop without start-ups')} |`);
+    }
+    if (rt && rf) goals.push(`receive, ${mode} association: ${(rf / rt).toFixed(2)}x storescp+fsync, ${rs ? (rs / rt).toFixed(2) : '?'}x storescp (no fsync)`);
+    if (st && rs) goals.push(`send, ${mode} association: ${(rs / st).toFixed(2)}x ${sender}`);
+  }
+  lines.push('');
+  lines.push('Goal "Tracer receives and sends at least as fast as DCMTK" (speed ratios):');
+  for (const g of goals) lines.push(`- ${g}`);
+  lines.push('');
+  lines.push('All runs (seconds):');
+  for (const r of results) lines.push(`- ${r.sc.id} (${r.senderName} -> ${r.sc.receiver}): ${r.times.map((t) => t.toFixed(3)).join(', ')}`);
+  return lines.join('\n');
+}
+
+// ---------------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  for (const tool of ['storescu', 'storescp']) {
+    if (spawnSync(tool, ['--version']).status !== 0) throw new Error(`bench: ${tool} (DCMTK) not found`);
+  }
+  let set = ensureCTSeries();
+  if (fileLimit > 0 && fileLimit < set.files.length) {
+    // A subset (quick runs): the senders get the file names instead of the directory.
+    const files = set.files.slice(0, fileLimit);
+    set = { dir: '', files, bytes: files.reduce((n, f) => n + statSync(f).size, 0) };
+  }
+  const base = mkdtempSync(join(tmpdir(), 'tracer-bench-store-'));
+  try {
+    const shim = buildShim(base);
+    // Warm the page cache with the input files.
+    for (const f of set.files) readFileSync(f);
+    console.log(machine(base));
+    console.log('');
+    const list = scenarios(set, shim !== undefined);
+    const results: Result[] = list.map((sc) => ({ sc, senderName: '', times: [] }));
+    for (let round = 0; round < runs; round++) {
+      for (const r of results) {
+        const t = await runScenario(r.sc, base, shim);
+        r.times.push(t.seconds);
+        r.senderName = t.senderName;
+        process.stderr.write(`bench: round ${round + 1}/${runs} ${r.sc.id}: ${t.seconds.toFixed(3)} s\n`);
+      }
+    }
+    console.log(table(set, results));
+    console.log('');
+    console.log(`load average at end: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+    console.log('');
+    console.log('Tools and flags (every DCMTK tool with TCP_NODELAY=1):');
+    console.log(`- tracer serve --host 127.0.0.1 --port P --aet TRACER --data DIR: default configuration (max PDU ${PDU}, storage.minFreeDiskMb 2048, info log of every C-STORE to a file); each file written to DIR/.incoming, fsynced, renamed to DIR/study/series/sop.dcm, directory fsynced, then the response`);
+    console.log(`- storescp -aet STORESCP -pdu ${PDU} +B -od DIR P: bit-preserving, writes each file straight to DIR/CT.<sop>, never fsyncs`);
+    console.log('- storescp+fsync: the same with LD_PRELOAD=bench/peers/fsync-on-close.c: fsync of each file and its directory when storescp closes it, before the response');
+    console.log('- storescu -aec AET 127.0.0.1 P FILE...: one association; per file: one storescu process per file (sh loop)');
+    console.log('- tracer store -q --retries 0 --aec AET 127.0.0.1 P DIR (and --per-association 1): one process; scans the files, then sends');
+  } finally {
+    rmSync(base, { recursive: true, force: true });
+  }
+}
+
+await main();
