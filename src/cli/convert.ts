@@ -1,46 +1,74 @@
-/** `tracer convert --ts SYNTAX IN OUT`: rewrites a file in another transfer syntax. */
+/** `tracer convert --ts SYNTAX IN OUT`: rewrites a file in another transfer syntax, transcoding pixel data when needed. */
 import { transferSyntax } from '../dicom/dictionary/index.js';
 import { readDicomFile } from '../dicom/part10.js';
 import { writeDicomFile } from '../dicom/write.js';
+import { lossyTarget, transcode } from '../pixels/transcode.js';
 import { parse } from './args.js';
 
 const HELP = `Usage: tracer convert --ts SYNTAX [options] IN OUT
 
-Rewrites a DICOM file in another transfer syntax (name, keyword or UID), e.g.
-  implicit | explicit | big | deflate | 1.2.840.10008.1.2.1
+Rewrites a DICOM file in another transfer syntax (name, keyword, alias or UID), e.g.
+  implicit | explicit | big | deflate                 uncompressed
+  rle | jpeg-lossless (SV1) | jpeg-p14 | jpeg-ls | j2k-lossless | htj2k-lossless   lossless
+  jpeg-baseline | jpeg-extended | j2k | jpeg-ls-lossy                          lossy (need --lossy)
+Compressed pixel data are decoded and re-encoded frame by frame. Lossy targets set Lossy
+Image Compression (0028,2110) = 01 with ratio and method, and a new SOP Instance UID.
 
 Options:
   --ts SYNTAX            target transfer syntax (required)
+  --lossy                allow a lossy target syntax
+  --quality N            JPEG Baseline/Extended quality 1-100 (default 90)
+  --ratio R              JPEG 2000 lossy compression ratio (default 10)
+  --near N               JPEG-LS near-lossless error bound (default 2)
   --group-length MODE    keep | add | remove group length elements (default keep)
   --lengths MODE         keep | defined | undefined sequence and item lengths (default keep)
   -h, --help             show this help`;
 
+function numberOption(v: unknown, name: string, min: number, max: number): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < min || n > max) throw new Error(`--${name} must be a number from ${min} to ${max} (got '${String(v)}')`);
+  return n;
+}
+
 export async function run(argv: string[]): Promise<number> {
   const parsed = parse(argv, {
     ts: { type: 'string' },
+    lossy: { type: 'boolean' },
+    quality: { type: 'string' },
+    ratio: { type: 'string' },
+    near: { type: 'string' },
     'group-length': { type: 'string' },
     lengths: { type: 'string' },
   }, HELP);
   if (!parsed) return 0;
   const [input, output] = parsed.positionals;
   if (!parsed.values.ts || !input || !output || parsed.positionals.length !== 2) throw new Error(`need --ts, IN and OUT\n${HELP}`);
-  const ts = transferSyntax(parsed.values.ts);
-  if (!ts) throw new Error(`unknown transfer syntax '${parsed.values.ts}'`);
-  const gl = parsed.values['group-length'] ?? 'keep';
-  const sl = parsed.values.lengths ?? 'keep';
+  const ts = transferSyntax(parsed.values.ts as string);
+  if (!ts) throw new Error(`unknown transfer syntax '${String(parsed.values.ts)}'`);
+  const gl = (parsed.values['group-length'] as string | undefined) ?? 'keep';
+  const sl = (parsed.values.lengths as string | undefined) ?? 'keep';
   if (!['keep', 'add', 'remove'].includes(gl)) throw new Error(`--group-length must be keep, add or remove (got '${gl}')`);
   if (!['keep', 'defined', 'undefined'].includes(sl)) throw new Error(`--lengths must be keep, defined or undefined (got '${sl}')`);
+  const allowLossy = parsed.values.lossy === true;
+  if (lossyTarget(ts.uid) && !allowLossy) throw new Error(`${ts.name} is a lossy syntax: add --lossy to allow lossy compression`);
+  const quality = numberOption(parsed.values.quality, 'quality', 1, 100);
+  const ratio = numberOption(parsed.values.ratio, 'ratio', 1, 1000);
+  const near = numberOption(parsed.values.near, 'near', 0, 255);
   const file = readDicomFile(input);
   try {
-    const from = transferSyntax(file.transferSyntaxUID);
-    const encapsulated = file.dataset.get(0x7fe00010)?.fragments !== undefined;
-    if (ts.encapsulated || encapsulated) {
-      if (ts.uid !== file.transferSyntaxUID) {
-        throw new Error(`${input}: conversion from ${from?.name ?? file.transferSyntaxUID} to ${ts.name} needs a pixel codec, which this build does not have`);
-      }
+    const from = file.transferSyntaxUID;
+    let r;
+    try {
+      r = await transcode(file.dataset, from, ts.uid, { allowLossy, quality, ratio, near });
+    } catch (err) {
+      throw new Error(`${input}: conversion from ${transferSyntax(from)?.name ?? from} to ${ts.name} failed: ${(err as Error).message}`);
     }
-    writeDicomFile(output, { dataset: file.dataset, meta: file.meta.size ? file.meta : undefined, transferSyntaxUID: ts.uid, preamble: file.preamble },
+    const meta = file.meta.size ? file.meta : undefined;
+    if (meta && r.newSopInstanceUID) meta.setString(0x00020003, 'UI', r.newSopInstanceUID);
+    writeDicomFile(output, { dataset: r.dataset, meta, transferSyntaxUID: ts.uid, preamble: file.preamble },
       { groupLength: gl as 'keep', sequenceLength: sl as 'keep' });
+    if (r.lossy) process.stderr.write(`lossy: ratio ${r.ratio?.toFixed(2)}:1, new SOP Instance UID ${r.newSopInstanceUID}\n`);
   } finally {
     file.source.close();
   }

@@ -9,6 +9,9 @@ import { statSync } from 'node:fs';
 import { readDicomFile } from '../dicom/part10.js';
 import { lookupUid, transferSyntax, TS } from '../dicom/dictionary/index.js';
 import type { NegotiatedContext, Negotiated, ProposedContext } from '../net/index.js';
+import { canDecode, canEncode, encoderLimits } from '../pixels/codecs/registry.js';
+import { describePixels, type PixelDescription } from '../pixels/frame.js';
+import { lossyTarget } from '../pixels/transcode.js';
 
 /** Media Storage Directory Storage: a DICOMDIR describes files; it is not an instance to store. */
 const MEDIA_STORAGE_DIRECTORY = '1.2.840.10008.1.3.10';
@@ -30,6 +33,8 @@ export interface StoreItem {
   datasetOffset: number;
   /** Data set bytes in the file. */
   datasetBytes: number;
+  /** Image Pixel description, read when a compressed syntax is considered (null: not an image). */
+  pixels?: PixelDescription | null;
 }
 
 export interface ProposalSettings {
@@ -45,6 +50,8 @@ export interface ProposalSettings {
   enabledTransferSyntaxes?: readonly string[];
   /** GEMINI: only Implicit VR Little Endian for this node (ASSOC-071). */
   disableExplicitVr: boolean;
+  /** Lossy compression may be applied when sending to this node (SEND-021; default false). */
+  allowLossy?: boolean;
 }
 
 export const DEFAULT_PROPOSAL: ProposalSettings = { pcLayout: 'onePcPerTs', pcStrategy: 'jobClasses', maxPresentationContexts: MAX_PRESENTATION_CONTEXTS, disableExplicitVr: false };
@@ -90,10 +97,73 @@ export function scanFile(path: string, index: number): StoreItem | string {
   }
 }
 
-/** Whether the data layer can re-encode data in this syntax into the uncompressed ones. */
+/** Whether data in this syntax can be re-encoded into the uncompressed ones (native, or a syntax Tracer decodes). */
 export function convertible(ts: string): boolean {
   const t = transferSyntax(ts);
-  return !!t && !t.encapsulated;
+  return !!t && (!t.encapsulated || canDecode(ts));
+}
+
+/**
+ * Compressed syntaxes a file may be compressed into when sending (SEND-020, SEND-022): only
+ * those the node's list names, that Tracer encodes, lossless unless the node allows lossy,
+ * and only for data that are not compressed already.
+ */
+function compressionTargets(fileTs: string, s: ProposalSettings): string[] {
+  const t = transferSyntax(fileTs);
+  if (!t || t.encapsulated || !s.storeTransferSyntaxes) return [];
+  return s.storeTransferSyntaxes.filter((ts) => ts !== fileTs && transferSyntax(ts)?.encapsulated && canEncode(ts) && (s.allowLossy || !lossyTarget(ts)));
+}
+
+const JPEG_LOSSLESS_PI = ['MONOCHROME1', 'MONOCHROME2', 'RGB', 'YBR_FULL', 'YBR_FULL_422'];
+const LOSSY_PI = ['MONOCHROME1', 'MONOCHROME2', 'RGB'];
+
+/**
+ * SEND-022: whether an image may be compressed into `ts` (SPECTsyngo's table), then whether
+ * Tracer's encoder takes it. A string says why not.
+ */
+export function compressionIneligible(d: PixelDescription | null, ts: string): string | undefined {
+  if (!d) return 'not an image';
+  const pi = d.photometricInterpretation;
+  const ba = d.bitsAllocated;
+  const bs = d.bitsStored;
+  const hbOk = d.highBit === bs - 1;
+  switch (ts) {
+    case TS.JPEGLossless:
+    case TS.JPEGLosslessSV1:
+      if (!JPEG_LOSSLESS_PI.includes(pi) || (ba !== 8 && ba !== 16) || bs <= 8 || !hbOk || d.pixelRepresentation !== 0) return 'SEND-022: JPEG lossless needs MONOCHROME1/2, RGB or YBR_FULL(_422), Bits Allocated 8 or 16, Bits Stored > 8, High Bit = Bits Stored - 1, unsigned';
+      break;
+    case TS.JPEGBaseline8Bit:
+    case TS.JPEGExtended12Bit:
+      if (!LOSSY_PI.includes(pi) || (ba !== 8 && ba !== 16) || (bs !== 8 && bs !== 12) || !hbOk || d.pixelRepresentation !== 0) return 'SEND-022: lossy JPEG needs MONOCHROME1/2 or RGB, Bits Allocated 8 or 16, Bits Stored 8 or 12, High Bit = Bits Stored - 1, unsigned';
+      break;
+    case TS.JPEG2000Lossless:
+      if (!JPEG_LOSSLESS_PI.includes(pi) || (ba !== 8 && ba !== 16)) return 'SEND-022: JPEG 2000 lossless needs MONOCHROME1/2, RGB or YBR_FULL(_422) and Bits Allocated 8 or 16';
+      break;
+    case TS.JPEG2000:
+      if (!LOSSY_PI.includes(pi) || (bs !== 8 && bs !== 12)) return 'SEND-022: JPEG 2000 lossy needs MONOCHROME1/2 or RGB and Bits Stored 8 or 12';
+      break;
+  }
+  const enc = encoderLimits(ts);
+  if (!enc) return `Tracer has no encoder for ${tsName(ts)}`;
+  return enc.unsupported(d);
+}
+
+/** The Image Pixel description of a file, read once (header only; pixel values stay on disk). */
+function pixelsOf(item: StoreItem): PixelDescription | null {
+  if (item.pixels !== undefined) return item.pixels;
+  let d: PixelDescription | null = null;
+  try {
+    const file = readDicomFile(item.path, { stopAtTag: 0x7fe00011 });
+    try {
+      d = describePixels(file.dataset);
+    } finally {
+      file.source.close();
+    }
+  } catch {
+    d = null;
+  }
+  item.pixels = d;
+  return d;
 }
 
 function allowed(ts: string, s: ProposalSettings): boolean {
@@ -109,7 +179,7 @@ function allowed(ts: string, s: ProposalSettings): boolean {
  * (itself, or an uncompressed one when the data set is not encapsulated).
  */
 export function candidateSyntaxes(fileTs: string, s: ProposalSettings): string[] {
-  const reachable = new Set<string>([fileTs, ...(convertible(fileTs) ? UNCOMPRESSED : [])]);
+  const reachable = new Set<string>([fileTs, ...(convertible(fileTs) ? UNCOMPRESSED : []), ...compressionTargets(fileTs, s)]);
   const order = s.storeTransferSyntaxes ? [...s.storeTransferSyntaxes] : [fileTs, ...UNCOMPRESSED];
   return [...new Set(order)].filter((ts) => reachable.has(ts) && allowed(ts, s));
 }
@@ -117,7 +187,7 @@ export function candidateSyntaxes(fileTs: string, s: ProposalSettings): string[]
 /** Why a file has no syntax to travel in (its candidate list is empty). */
 export function noSyntaxReason(fileTs: string, s: ProposalSettings): string {
   const why = s.disableExplicitVr ? 'explicit VR syntaxes are disabled for the node' : 'the node configuration excludes every syntax it could be sent in';
-  const conv = convertible(fileTs) ? '' : '; converting compressed data is not supported yet';
+  const conv = convertible(fileTs) ? '' : `; Tracer cannot decode ${tsName(fileTs)}`;
   return `the file is in ${tsName(fileTs)} and ${why}${conv}`;
 }
 
@@ -180,15 +250,27 @@ export interface ContextChoice {
   transferSyntax: string;
   /** The data set must be re-encoded from the file's syntax into `transferSyntax`. */
   convert: boolean;
+  /** Lossy compression is allowed for this node (the chosen syntax may then be lossy). */
+  allowLossy?: boolean;
 }
 
 /** The accepted context for a file, by the SEND-020 preference; a string says why there is none. */
 export function chooseContext(item: StoreItem, negotiated: Negotiated, s: ProposalSettings, peer: string): ContextChoice | string {
   const accepted = [...negotiated.contexts.values()].filter((c) => c.abstractSyntax === item.sopClassUID);
   const cands = candidateSyntaxes(item.transferSyntaxUID, s);
+  const skipped: string[] = [];
   for (const ts of cands) {
     const pc = accepted.find((c) => c.transferSyntax === ts);
-    if (pc) return { pc, transferSyntax: ts, convert: ts !== item.transferSyntaxUID };
+    if (!pc) continue;
+    if (ts !== item.transferSyntaxUID && transferSyntax(ts)?.encapsulated) {
+      // SEND-022: an image that may not be compressed this way is sent in the next syntax.
+      const why = compressionIneligible(pixelsOf(item), ts);
+      if (why) {
+        skipped.push(`${tsName(ts)}: ${why}`);
+        continue;
+      }
+    }
+    return { pc, transferSyntax: ts, convert: ts !== item.transferSyntaxUID, allowLossy: s.allowLossy ?? false };
   }
   if (accepted.length === 0) {
     const results = negotiated.results.filter((r) => r.abstractSyntax === item.sopClassUID);
@@ -199,6 +281,7 @@ export function chooseContext(item: StoreItem, negotiated: Negotiated, s: Propos
     return `${peer} did not accept ${sopClassName(item.sopClassUID)}: ${reason} (file in ${tsName(item.transferSyntaxUID)})`;
   }
   const got = [...new Set(accepted.map((c) => tsName(c.transferSyntax)))].join(', ');
-  const conv = convertible(item.transferSyntaxUID) ? '' : '; converting compressed data is not supported yet';
-  return `${peer} accepted ${sopClassName(item.sopClassUID)} only in ${got}; the file is in ${tsName(item.transferSyntaxUID)}${conv}`;
+  const conv = convertible(item.transferSyntaxUID) ? '' : `; Tracer cannot decode ${tsName(item.transferSyntaxUID)}`;
+  const notes = skipped.length ? `; not eligible: ${skipped.join('; ')}` : '';
+  return `${peer} accepted ${sopClassName(item.sopClassUID)} only in ${got}; the file is in ${tsName(item.transferSyntaxUID)}${conv}${notes}`;
 }

@@ -1,0 +1,106 @@
+/**
+ * Transfer syntax → decoder and encoder. The one table that says what Tracer can read and
+ * write in each encapsulated syntax (the README's table follows it).
+ */
+import { TS } from '../../dicom/dictionary/index.js';
+import { deflateDecoder, deflateEncoder } from './deflate.js';
+import { jpegBaselineEncoder, jpegDecoder, jpegLosslessEncoder } from './jpeg.js';
+import { htj2kDecoder, htj2kLosslessEncoder, jpeg2000Decoder, jpeg2000LosslessEncoder, jpeg2000LossyEncoder } from './jpeg2000.js';
+import { jpegLsDecoder, jpegLsLosslessEncoder, jpegLsNearLosslessEncoder } from './jpeg-ls.js';
+import { rleDecoder, rleEncoder } from './rle.js';
+import type { FrameDecoder, FrameEncoder } from './types.js';
+import { samplesFromBytes } from '../frame.js';
+import { interleavedBytes } from './samples.js';
+import { loadWasm, wasmLoaded } from './wasm.js';
+
+export type { DecodedFrame, EncodedFrame, EncodeOptions, FrameDecoder, FrameEncoder } from './types.js';
+
+/** Encapsulated Uncompressed (PS3.5 A.4.11): native frame bytes, one per fragment. */
+const identityDecoder: FrameDecoder = { library: 'Tracer', decode: (encoded, d) => ({ data: samplesFromBytes(encoded, d) }) };
+const identityEncoder: FrameEncoder = {
+  library: 'Tracer', lossy: false,
+  unsupported: (d) => (d.bitsAllocated === 1 ? 'single-bit frames are not encapsulated' : undefined),
+  encode: (f) => ({ data: interleavedBytes(f), description: { planarConfiguration: 0 } }),
+};
+
+interface Entry {
+  decoder: FrameDecoder;
+  encoder?: FrameEncoder;
+  /** Needs the WebAssembly module. */
+  wasm: boolean;
+}
+
+/** Built on first use: codec modules import frame.ts, which imports this registry. */
+let table: Record<string, Entry> | undefined;
+function tableOf(): Record<string, Entry> {
+  return (table ??= {
+  [TS.RLELossless]: { decoder: rleDecoder, encoder: rleEncoder, wasm: false },
+  [TS.JPEGBaseline8Bit]: { decoder: jpegDecoder, encoder: jpegBaselineEncoder, wasm: true },
+  // The WebAssembly build encodes lossy JPEG in 8 bits only: Extended (12-bit) is decoded, not encoded.
+  [TS.JPEGExtended12Bit]: { decoder: jpegDecoder, wasm: true },
+  [TS.JPEGExtended35]: { decoder: jpegDecoder, wasm: true },
+  [TS.JPEGSpectralSelectionNonHierarchical68]: { decoder: jpegDecoder, wasm: true },
+  [TS.JPEGSpectralSelectionNonHierarchical79]: { decoder: jpegDecoder, wasm: true },
+  [TS.JPEGFullProgressionNonHierarchical1012]: { decoder: jpegDecoder, wasm: true },
+  [TS.JPEGFullProgressionNonHierarchical1113]: { decoder: jpegDecoder, wasm: true },
+  [TS.JPEGLossless]: { decoder: jpegDecoder, encoder: jpegLosslessEncoder, wasm: true },
+  [TS.JPEGLosslessNonHierarchical15]: { decoder: jpegDecoder, wasm: true },
+  [TS.JPEGLosslessSV1]: { decoder: jpegDecoder, encoder: jpegLosslessEncoder, wasm: true },
+  [TS.JPEGLSLossless]: { decoder: jpegLsDecoder, encoder: jpegLsLosslessEncoder, wasm: true },
+  [TS.JPEGLSNearLossless]: { decoder: jpegLsDecoder, encoder: jpegLsNearLosslessEncoder, wasm: true },
+  [TS.JPEG2000Lossless]: { decoder: jpeg2000Decoder, encoder: jpeg2000LosslessEncoder, wasm: true },
+  [TS.JPEG2000]: { decoder: jpeg2000Decoder, encoder: jpeg2000LossyEncoder, wasm: true },
+  [TS.JPEG2000MCLossless]: { decoder: jpeg2000Decoder, wasm: true },
+  [TS.JPEG2000MC]: { decoder: jpeg2000Decoder, wasm: true },
+  [TS.HTJ2KLossless]: { decoder: htj2kDecoder, encoder: htj2kLosslessEncoder, wasm: true },
+  [TS.HTJ2KLosslessRPCL]: { decoder: htj2kDecoder, wasm: true },
+  [TS.HTJ2K]: { decoder: htj2kDecoder, wasm: true },
+  [TS.EncapsulatedUncompressedExplicitVRLittleEndian]: { decoder: identityDecoder, encoder: identityEncoder, wasm: false },
+  [TS.DeflatedImageFrameCompression]: { decoder: deflateDecoder, encoder: deflateEncoder, wasm: false },
+  });
+}
+
+/** The decoder for an encapsulated transfer syntax, or undefined when Tracer has none. */
+export function decoderFor(tsUID: string): FrameDecoder | undefined {
+  const e = tableOf()[tsUID];
+  if (!e) return undefined;
+  if (e.wasm && !wasmLoaded()) throw new Error('the WebAssembly codecs are not loaded: call `await loadCodec(transferSyntaxUID)` first (getFrame does)');
+  return e.decoder;
+}
+
+/** The encoder for an encapsulated transfer syntax, or undefined when Tracer cannot write it. */
+export function encoderFor(tsUID: string): FrameEncoder | undefined {
+  const e = tableOf()[tsUID];
+  if (!e?.encoder) return undefined;
+  if (e.wasm && !wasmLoaded()) throw new Error('the WebAssembly codecs are not loaded: call `await loadCodec(transferSyntaxUID)` first');
+  return e.encoder;
+}
+
+/** The encoder of a syntax for its limits (`unsupported`) only: usable before the codec is loaded. */
+export function encoderLimits(tsUID: string): FrameEncoder | undefined {
+  return tableOf()[tsUID]?.encoder;
+}
+
+/** Whether Tracer can decode / encode pixel data in this encapsulated syntax (without loading anything). */
+export function canDecode(tsUID: string): boolean {
+  return tableOf()[tsUID] !== undefined;
+}
+export function canEncode(tsUID: string): boolean {
+  return tableOf()[tsUID]?.encoder !== undefined;
+}
+
+/** Encapsulated syntaxes Tracer can write. */
+export function encodableSyntaxes(): string[] {
+  return Object.keys(tableOf()).filter((k) => tableOf()[k]!.encoder);
+}
+
+/** Loads what the syntax's codec needs (the WebAssembly module for all but RLE and Deflate). */
+export async function loadCodec(tsUID: string): Promise<void> {
+  if (tableOf()[tsUID]?.wasm) await loadWasm();
+}
+
+/** Library behind a syntax, for messages and the README. */
+export function libraryFor(tsUID: string): { decode?: string; encode?: string } {
+  const e = tableOf()[tsUID];
+  return { decode: e?.decoder.library, encode: e?.encoder?.library };
+}

@@ -1,0 +1,203 @@
+/**
+ * Transcoding a data set's pixel data into another transfer syntax (REQUIREMENTS SEND-021,
+ * SEND-023; PS3.5 8, A.4): decode each frame, encode it in the target syntax, one frame at a
+ * time. Everything but the Image Pixel attributes that describe the new encoding is kept
+ * as it was, private attributes included. Lossy targets need an explicit `allowLossy`; they
+ * set Lossy Image Compression (0028,2110) "01", its Ratio (0028,2112) and Method (0028,2114)
+ * (PS3.3 C.7.6.1.1.5) and get a new SOP Instance UID.
+ */
+import { randomBytes } from 'node:crypto';
+import { Dataset } from '../dicom/dataset.js';
+import { transferSyntax } from '../dicom/dictionary/index.js';
+import { encapsulate } from './encapsulation.js';
+import { canDecode, canEncode, encoderFor, loadCodec, type EncodeOptions, type FrameEncoder } from './codecs/registry.js';
+import { describePixels, frameBytes, getFrameSync, PixelDataTag, type Frame, type PixelDescription } from './frame.js';
+
+export interface TranscodeOptions extends EncodeOptions {
+  /** Lossy targets are refused unless this is true (SEND-021). */
+  allowLossy?: boolean;
+  /** Makes the new SOP Instance UID of a lossy result (default: a 2.25 UUID-derived UID). */
+  newUid?: () => string;
+}
+
+export interface TranscodeResult {
+  dataset: Dataset;
+  /** Pixel data were compressed lossily in this step. */
+  lossy: boolean;
+  /** The SOP Instance UID given to the lossy result, when it changed. */
+  newSopInstanceUID?: string;
+  /** Compression ratio achieved (uncompressed / compressed), for compressed targets. */
+  ratio?: number;
+}
+
+/** A failure that concerns this data set only (the caller goes on with the next). */
+export class TranscodeError extends Error {}
+
+/** A UID under 2.25 (PS3.5 B.2) from 128 random bits. */
+export function newUid(): string {
+  return `2.25.${BigInt('0x' + randomBytes(16).toString('hex')).toString()}`;
+}
+
+function isEncapsulated(ts: string): boolean {
+  return transferSyntax(ts)?.encapsulated ?? false;
+}
+
+/**
+ * Why pixel data in `fromTs` cannot be converted to `toTs`, or undefined when it can (as far
+ * as the syntaxes go; the image itself may still be refused by the encoder).
+ */
+export function conversionProblem(fromTs: string, toTs: string, allowLossy: boolean): string | undefined {
+  if (fromTs === toTs) return undefined;
+  const from = transferSyntax(fromTs);
+  const to = transferSyntax(toTs);
+  if (!from) return `unknown transfer syntax ${fromTs}`;
+  if (!to) return `unknown transfer syntax ${toTs}`;
+  if (from.encapsulated && !canDecode(fromTs)) return `Tracer has no decoder for ${from.name}`;
+  if (to.encapsulated) {
+    if (!encodableInPrinciple(toTs)) return `Tracer has no encoder for ${to.name}`;
+    if (lossyTarget(toTs) && !allowLossy) return `${to.name} is lossy, and lossy compression is not allowed (use --lossy, or allowLossy for the node)`;
+  }
+  return undefined;
+}
+
+function encodableInPrinciple(ts: string): boolean {
+  return canEncode(ts);
+}
+
+/** Whether encoding into this syntax loses information (per the encoder Tracer uses). */
+export function lossyTarget(ts: string): boolean {
+  const t = transferSyntax(ts);
+  if (!t?.encapsulated) return false;
+  // Encoders for lossy-capable syntaxes are configured lossy: Baseline, Extended, J2K (.91), JPEG-LS near-lossless.
+  return t.lossy;
+}
+
+/** Why this image cannot be encoded in `toTs` (encoder limits), or undefined. */
+export async function encodeProblem(d: PixelDescription, toTs: string): Promise<string | undefined> {
+  if (!isEncapsulated(toTs)) return undefined;
+  await loadCodec(toTs);
+  const enc = encoderFor(toTs);
+  if (!enc) return `Tracer has no encoder for ${transferSyntax(toTs)?.name ?? toTs}`;
+  return enc.unsupported(d);
+}
+
+/**
+ * A new data set holding `ds` with its pixel data in `toTs`. `ds` is not changed (its
+ * elements are shared with the result, which only replaces what the new encoding changes).
+ */
+export async function transcode(ds: Dataset, fromTs: string, toTs: string, opts: TranscodeOptions = {}): Promise<TranscodeResult> {
+  const problem = conversionProblem(fromTs, toTs, opts.allowLossy ?? false);
+  if (problem) throw new TranscodeError(problem);
+  const out = shallowCopy(ds);
+  const pixel = ds.get(PixelDataTag);
+  const fromEnc = isEncapsulated(fromTs);
+  const toEnc = isEncapsulated(toTs);
+  if (!pixel || fromTs === toTs || (!fromEnc && !toEnc)) {
+    // No pixel data, or only the byte order / VR encoding changes: the writer does that.
+    return { dataset: out, lossy: false };
+  }
+  if (transferSyntax(fromTs)?.lossy && !ds.has(0x00282110)) {
+    // Once lossy, always lossy (PS3.3 C.7.6.1.1.5): a receiver must assume a lossy syntax lost data.
+    out.setString(0x00282110, 'CS', '01');
+  }
+  if (fromEnc) await loadCodec(fromTs);
+  if (toEnc) await loadCodec(toTs);
+  const d = describePixels(ds);
+  const src = { dataset: ds, transferSyntaxUID: fromTs };
+  if (!toEnc) return { dataset: toNative(out, src, d), lossy: false };
+
+  const enc = encoderFor(toTs)!;
+  const encoded: Uint8Array[] = [];
+  let desc: Partial<PixelDescription> = {};
+  let rawBytes = 0;
+  let encBytes = 0;
+  for (let i = 0; i < d.numberOfFrames; i++) {
+    const frame = getFrameSync(src, i);
+    // Checked on the decoded frame, whose description may differ from the data set's
+    // (YBR decoded to RGB, native YBR_FULL_422 upsampled to YBR_FULL).
+    if (i === 0) {
+      const w = enc.unsupported(frame);
+      if (w) throw new TranscodeError(`cannot encode in ${transferSyntax(toTs)!.name}: ${w}`);
+    }
+    const e = encodeFrame(enc, frame, opts, toTs);
+    rawBytes += frame.data.byteLength;
+    encBytes += e.data.length;
+    encoded.push(e.data);
+    desc = { ...frameChanges(d, frame), ...e.description };
+  }
+  encapsulate(out, encoded);
+  applyDescription(out, d, desc);
+  const ratio = encBytes > 0 ? rawBytes / encBytes : undefined;
+  if (!enc.lossy) return { dataset: out, lossy: false, ratio };
+  markLossy(out, ratio ?? 1, enc.method ?? 'ISO_10918_1');
+  const uid = (opts.newUid ?? newUid)();
+  out.setString(0x00080018, 'UI', uid);
+  return { dataset: out, lossy: true, newSopInstanceUID: uid, ratio };
+}
+
+function encodeFrame(enc: FrameEncoder, frame: Frame, opts: EncodeOptions, toTs: string) {
+  try {
+    return enc.encode(frame, opts, toTs);
+  } catch (err) {
+    throw new TranscodeError(`frame ${frame.index}: ${(err as Error).message}`);
+  }
+}
+
+function shallowCopy(ds: Dataset): Dataset {
+  const out = new Dataset(ds.littleEndian, ds.parent);
+  out.explicitVR = ds.explicitVR;
+  for (const el of ds.elements()) out.add(el);
+  return out;
+}
+
+/** What decoding changed in a frame's description (photometric, planar configuration). */
+function frameChanges(d: PixelDescription, f: Frame): Partial<PixelDescription> {
+  const c: Partial<PixelDescription> = {};
+  if (f.photometricInterpretation !== d.photometricInterpretation) c.photometricInterpretation = f.photometricInterpretation;
+  if (f.planarConfiguration !== d.planarConfiguration) c.planarConfiguration = f.planarConfiguration;
+  return c;
+}
+
+function applyDescription(ds: Dataset, d: PixelDescription, c: Partial<PixelDescription>): void {
+  if (c.photometricInterpretation && c.photometricInterpretation !== d.photometricInterpretation) ds.setString(0x00280004, 'CS', c.photometricInterpretation);
+  if (d.samplesPerPixel > 1 && c.planarConfiguration !== undefined && (c.planarConfiguration !== d.planarConfiguration || !ds.has(0x00280006))) {
+    ds.setNumbers(0x00280006, 'US', [c.planarConfiguration]);
+  }
+}
+
+/** Decodes every frame into native Pixel Data (one buffer: a native object is one value). */
+function toNative(out: Dataset, src: { dataset: Dataset; transferSyntaxUID: string }, d: PixelDescription): Dataset {
+  const parts: Uint8Array[] = [];
+  let changes: Partial<PixelDescription> = {};
+  let total = 0;
+  for (let i = 0; i < d.numberOfFrames; i++) {
+    const f = getFrameSync(src, i);
+    const b = frameBytes(f);
+    parts.push(b);
+    total += b.length;
+    changes = frameChanges(d, f);
+  }
+  let buf = Buffer.concat(parts, total);
+  if (buf.length % 2 === 1) buf = Buffer.concat([buf, Buffer.alloc(1)]);
+  if (!out.littleEndian && d.bitsAllocated === 16) buf.swap16();
+  if (!out.littleEndian && d.bitsAllocated === 32) buf.swap32();
+  out.delete(0x7fe00001);
+  out.delete(0x7fe00002);
+  out.setBytes(PixelDataTag, d.bitsAllocated > 8 ? 'OW' : 'OB', buf);
+  applyDescription(out, d, changes);
+  return out;
+}
+
+/** PS3.3 C.7.6.1.1.5: "01", and ratio and method appended to those of earlier compressions. */
+function markLossy(ds: Dataset, ratio: number, method: string): void {
+  const ratios = ds.strings(0x00282112).filter((s) => s.trim() !== '');
+  const methods = ds.strings(0x00282114).filter((s) => s.trim() !== '');
+  ds.setString(0x00282110, 'CS', '01');
+  ds.setString(0x00282112, 'DS', [...ratios, formatDS(ratio)]);
+  ds.setString(0x00282114, 'CS', [...methods, method]);
+}
+
+function formatDS(n: number): string {
+  const s = n.toFixed(n >= 100 ? 1 : 3);
+  return s.length <= 16 ? s : n.toPrecision(10);
+}
