@@ -14,3 +14,9 @@ export { CharacterSet, chooseSpecificCharacterSet } from './dicom/charset.js';
 export { lookupTag, lookupKeyword, lookupPrivate, lookupUid, transferSyntax, TS } from './dicom/dictionary/index.js';
 export { tag, formatTag, parseTag, type Tag } from './dicom/tag.js';
 export type { VR } from './dicom/vr.js';
+export { renderFrame, renderImage, type RenderOptions, type RenderedImage, type AppliedVoi } from './pixels/render.js';
+export { encodePng, type PngImage } from './pixels/png.js';
+export {
+  applyWindow, windowLinear, windowLinearExact, windowSigmoid, modalityTransform, applyModality, windowsOf, voiLutsOf,
+  presentationShape, type Window, type VoiFunction, type Lut, type ModalityTransform, type PresentationShape,
+} from './pixels/lut.js';

@@ -16,7 +16,10 @@ const commands: Record<string, Command> = {
   config: { summary: 'print the default configuration, or check a configuration file', run: async (a) => (await import('./config.js')).run(a) },
   echo: { summary: 'verify a DICOM peer (C-ECHO), like echoscu', run: async (a) => (await import('./echo.js')).run(a) },
   store: { summary: 'send DICOM files to a peer (C-STORE), like storescu', run: async (a) => (await import('./store.js')).run(a) },
-  serve: { summary: 'run the DICOM node (Verification and Storage SCP)', run: async (a) => (await import('./serve.js')).run(a) },
+  render: { summary: 'render a frame to PNG, like dcm2pnm', run: async (a) => (await import('./render.js')).run(a) },
+  serve: { summary: 'run the DICOM node (Verification, Storage and Query SCP)', run: async (a) => (await import('./serve.js')).run(a) },
+  import: { summary: 'store DICOM files into the local archive (same rules as C-STORE)', run: async (a) => (await import('./import.js')).run(a) },
+  delete: { summary: 'delete a patient, study, series or instance from the local archive', run: async (a) => (await import('./delete.js')).run(a) },
 };
 
 export function version(): string {

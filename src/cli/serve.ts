@@ -12,7 +12,8 @@ import { parse, UsageError } from './args.js';
 
 const HELP = `Usage: tracer serve [--config FILE] [--port N] [--aet TITLE] [--data DIR] [options]
 
-Runs the DICOM node: Verification and Storage SCP on every local AE of the configuration.
+Runs the DICOM node: Verification, Storage and Query (C-FIND) SCP on every local AE of the
+configuration, over the archive in store.root.
 Without --config the embedded defaults apply (tracer config --defaults prints them).
 
   -c, --config FILE     configuration file (YAML or JSON)

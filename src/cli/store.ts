@@ -31,7 +31,9 @@ Options:
   --retry-interval S     seconds between retries (default from the configuration: 30)
   --propose TS[,TS...]   transfer syntaxes to send in, by preference; others are not used.
                          Names: ele, ile, ebe, deflate, jpeg-lossless, rle, j2k-lossless... or UIDs.
-                         Default: the file's own syntax, then ele, ile, ebe
+                         Default: the file's own syntax, then ele, ile, ebe. Compressed
+                         syntaxes listed here are used by compressing uncompressed files.
+  --allow-lossy          allow lossy compression for syntaxes of --propose that need it
   --layout L             presentation contexts: 'per-ts' (one per stored syntax, uncompressed
                          ones grouped; default) or 'single' (one per SOP class, all syntaxes)
   --max-contexts N       presentation contexts per association (1-128; more files split over
@@ -64,6 +66,7 @@ export async function run(argv: string[]): Promise<number> {
     retries: { type: 'string' },
     'retry-interval': { type: 'string' },
     propose: { type: 'string' },
+    'allow-lossy': { type: 'boolean' },
     layout: { type: 'string' },
     'max-contexts': { type: 'string' },
     'per-association': { type: 'string' },
@@ -102,6 +105,7 @@ export async function run(argv: string[]): Promise<number> {
       return t.uid;
     });
   }
+  if (v['allow-lossy'] === true) node.allowLossy = true;
   node.maxPresentationContexts = intOption(v, 'max-contexts', 1, 128) ?? node.maxPresentationContexts;
   node.maxInstancesPerAssociation = intOption(v, 'per-association', 0) ?? node.maxInstancesPerAssociation;
   node.maxPduSend = intOption(v, 'max-send-pdu', 0) ?? node.maxPduSend;

@@ -3,7 +3,7 @@
  * acceptor's negotiation built from the configuration: which local AE was called, which of
  * its services the peer may use, and the A-ASSOCIATE-AC or -RJ that follows.
  *
- * Checks run per service group (acl.verification, acl.storage), in the order of ASSOC-060:
+ * Checks run per service group (acl.verification, acl.storage, acl.queryRetrieve), in the order of ASSOC-060:
  * called AE title (1/1/7), known calling AE title (1/1/3), caller's IP address (1/1/1). The
  * inbound association limit (2/3/2) is checked before, by AssociationServer; the application
  * context (1/1/2) first of all; "no acceptable presentation context" (1/2/1) last.
@@ -29,12 +29,36 @@ import {
 } from '../net/index.js';
 import { transferSyntax } from '../dicom/dictionary/index.js';
 import type { LocalAEConfig, NodeConfig, ServiceAclConfig, ServiceName, TracerConfig } from './config.js';
+import { PATIENT_ROOT_FIND, STUDY_ROOT_FIND } from '../services/query-scp.js';
 
 /** The service group a proposed abstract syntax belongs to, or undefined when we offer no such service. */
 export function serviceOf(abstractSyntax: string): ServiceName | undefined {
   if (abstractSyntax === VERIFICATION_SOP_CLASS) return 'verification';
   if (isStorageSopClass(abstractSyntax)) return 'storage';
+  if (QUERY_RETRIEVE_SOP_CLASSES.has(abstractSyntax)) return 'queryRetrieve';
   return undefined;
+}
+
+/**
+ * The Query/Retrieve SOP classes the node serves (REQUIREMENTS 8.1): the FIND models of
+ * services/query-scp.ts. C-MOVE and C-GET SCPs add their classes here when they come.
+ */
+const QR_TRANSFER_SYNTAXES = new Set(['1.2.840.10008.1.2', '1.2.840.10008.1.2.1', '1.2.840.10008.1.2.2']);
+
+export const QUERY_RETRIEVE_SOP_CLASSES = new Set<string>([PATIENT_ROOT_FIND, STUDY_ROOT_FIND]);
+
+/**
+ * The answer to a C-FIND SOP Class Extended Negotiation item (PS3.4 C.5.1.1.1): byte 1
+ * relational queries (per findScp.relational), byte 2 combined date and time range matching
+ * (always done, QR-013), byte 3 fuzzy semantic matching of person names (not offered).
+ */
+export function findExtendedNegotiation(config: TracerConfig, sopClassUid: string, info: Buffer): Buffer | undefined {
+  if (sopClassUid !== PATIENT_ROOT_FIND && sopClassUid !== STUDY_ROOT_FIND) return undefined;
+  if (info.length === 0) return undefined;
+  const out = Buffer.alloc(Math.min(info.length, 3));
+  out[0] = info[0] === 1 && config.findScp.relational !== 'hierarchical' ? 1 : 0;
+  if (out.length > 1) out[1] = info[1] === 1 ? 1 : 0;
+  return out;
 }
 
 /** Drops the IPv4-mapped IPv6 prefix (::ffff:10.0.0.1 -> 10.0.0.1) that dual-stack sockets report. */
@@ -133,7 +157,7 @@ export function createNegotiator(config: TracerConfig, knownAddresses = new Know
   const accepted = acceptedTransferSyntaxes(config);
   const knownCalling = new Set(config.nodes.map((n) => n.aeTitle));
   const staticLists = new Map<ServiceName, net.BlockList>();
-  for (const s of ['verification', 'storage'] as const) {
+  for (const s of ['verification', 'storage', 'queryRetrieve'] as const) {
     const l = config.acl[s].ipAllowList;
     if (Array.isArray(l)) staticLists.set(s, buildAllowList(l));
   }
@@ -178,13 +202,16 @@ export function createNegotiator(config: TracerConfig, knownAddresses = new Know
     const res = negotiateAssociation(rq, {
       abstractSyntaxes: (as) => {
         const s = serviceOf(as);
-        return s && allowed.has(s) ? accepted : undefined;
+        if (!s || !allowed.has(s)) return undefined;
+        // QR-001: identifiers in ILE, ELE or EBE only.
+        return s === 'queryRetrieve' ? accepted.filter((ts) => QR_TRANSFER_SYNTAXES.has(ts)) : accepted;
       },
       transferSyntaxPolicy: config.network.tsSelection,
       maxPduReceive: config.network.maxPduReceive,
       implementationClassUid: ae.implementationClassUid ?? IMPLEMENTATION_CLASS_UID,
       implementationVersionName: ae.implementationVersionName ?? IMPLEMENTATION_VERSION_NAME,
       asyncOperations: config.network.asyncOps.enabled ? { maxInvoked: config.network.asyncOps.maxInvoked, maxPerformed: config.network.asyncOps.maxPerformed } : undefined,
+      extendedNegotiation: (item) => (allowed.has('queryRetrieve') ? findExtendedNegotiation(config, item.sopClassUid, item.serviceClassApplicationInformation) : undefined),
     });
     if (res.ac && failures.size > 0) {
       const byId = new Map(rq.presentationContexts.map((p) => [p.id, p.abstractSyntax]));

@@ -65,7 +65,7 @@ export const configSchema = {
           aeTitle: { ...aeTitle, default: 'TRACER' },
           port: { ...port, default: 11112 },
           host: { type: 'string', default: '0.0.0.0', description: 'address to listen on' },
-          services: { type: 'array', items: { type: 'string', enum: ['verification', 'storage'] }, default: ['verification', 'storage'], uniqueItems: true },
+          services: { type: 'array', items: { type: 'string', enum: ['verification', 'storage', 'queryRetrieve'] }, default: ['verification', 'storage', 'queryRetrieve'], uniqueItems: true },
           implementationClassUid: { type: 'string', pattern: '^[0-9]+(\\.[0-9]+)*$', maxLength: 64 },
           implementationVersionName: { type: 'string', maxLength: 16, pattern: '^[ -\\[\\]-~]*$' },
           tls: tlsEndpoint,
@@ -74,7 +74,12 @@ export const configSchema = {
     },
     store: {
       type: 'object', additionalProperties: false, default: {},
-      properties: { root: { type: 'string', default: './tracer-data' } },
+      properties: {
+        root: { type: 'string', default: './tracer-data' },
+        indexBatchSize: { type: 'integer', minimum: 1, default: 20, description: 'SYS-022: index writes per transaction at most (each instance commits its own: the success waits for it)' },
+        indexFlushSeconds: { ...seconds, default: 5, description: 'SYS-022: a batch is flushed within this time' },
+        indexSynchronous: { type: 'string', enum: ['normal', 'full'], default: 'normal', description: 'SQLite synchronous in WAL mode: normal survives a killed process; the start-up check re-indexes fsynced files after a power cut' },
+      },
     },
     network: {
       type: 'object', additionalProperties: false, default: {},
@@ -108,6 +113,43 @@ export const configSchema = {
         minFreeDiskMb: { type: 'number', minimum: 0, default: 2048 },
         privateStatusCodes: { type: 'string', enum: ['none', 'entegra'], default: 'none' },
         validationFailure: { type: 'string', enum: ['reject', 'warn'], default: 'reject' },
+        ackMode: { type: 'string', enum: ['afterIndex', 'afterFileWrite'], default: 'afterIndex', description: 'STOR-014: the success waits for the durable file and its index entry (afterFileWrite is accepted and answered the same way)' },
+        validation: { type: 'string', enum: ['none', 'uids', 'uidsAndImage', 'type1'], default: 'uids', description: 'STOR-020' },
+        storeInvalid: { type: 'boolean', default: false, description: 'STOR-022: keep instances refused with C000/A900 (cmr42)' },
+        fixups: {
+          type: 'object', additionalProperties: false, default: {},
+          properties: {
+            emptyPatientName: { type: ['boolean', 'string'], default: false, description: "STOR-030: true (= 'Unknown') or the value for an empty Patient's Name" },
+            emptyPatientId: { type: ['boolean', 'string'], default: false, description: "STOR-030: true (= 'Unknown') or the value for an empty Patient ID" },
+            rowsColumnsFromPixelData: { type: 'boolean', default: false },
+            generateMissingSopInstanceUid: { type: 'boolean', default: false },
+          },
+        },
+        duplicatePolicy: { type: 'string', enum: ['ignore', 'overwrite', 'reject'], default: 'ignore', description: 'STOR-040' },
+        seriesUidConflict: { type: 'string', enum: ['quarantine', 'store'], default: 'quarantine', description: 'STOR-041' },
+        sopUidConflict: { type: 'string', enum: ['store', 'quarantine'], default: 'store', description: 'STOR-041' },
+        demographicUpdate: { type: 'string', enum: ['latestWins', 'keepExisting', 'flagOnly'], default: 'latestWins', description: 'STOR-050' },
+      },
+    },
+    db: {
+      type: 'object', additionalProperties: false, default: {},
+      properties: {
+        patientMatchKeys: {
+          type: 'array', minItems: 1, uniqueItems: true, default: ['PatientName', 'PatientID', 'PatientBirthDate', 'PatientSex'],
+          items: { type: 'string', enum: ['PatientName', 'PatientID', 'IssuerOfPatientID', 'PatientBirthDate', 'PatientSex'] },
+          description: 'STOR-051: attributes that together identify a patient',
+        },
+      },
+    },
+    findScp: {
+      type: 'object', additionalProperties: false, default: {},
+      properties: {
+        relational: { type: 'string', enum: ['hierarchical', 'ifNegotiated', 'always'], default: 'ifNegotiated', description: 'QR-010' },
+        maxMatches: { type: 'integer', minimum: 0, default: 500, description: 'QR-015: 0 = unlimited' },
+        caseInsensitive: { type: 'string', enum: ['none', 'pnOnly', 'all'], default: 'pnOnly' },
+        pnMatching: { type: 'string', enum: ['componentWise', 'wholeString'], default: 'componentWise' },
+        implicitTrailingWildcard: { type: 'boolean', default: false },
+        instanceAvailability: { type: 'string', enum: ['ONLINE', 'NEARLINE', 'OFFLINE', 'UNAVAILABLE'], default: 'ONLINE' },
       },
     },
     storeScu: {
@@ -131,6 +173,7 @@ export const configSchema = {
         // SEC-010/011: queries and commitment restricted, storage open for C-MOVE sub-operations.
         verification: serviceAcl(false, 'off'),
         storage: serviceAcl(false, 'off'),
+        queryRetrieve: serviceAcl(true, 'knownNodes'),
       },
     },
     nodes: {
@@ -145,6 +188,8 @@ export const configSchema = {
           port,
           description: { type: 'string' },
           services: { type: 'array', items: { type: 'string', enum: ['verification', 'storage'] }, uniqueItems: true, default: ['verification', 'storage'] },
+          duplicatePolicy: { type: 'string', enum: ['ignore', 'overwrite', 'reject'], description: 'STOR-040: overrides storage.duplicatePolicy for instances this node sends' },
+          relationalQuery: { type: 'boolean', default: false, description: 'QR-032: propose relational queries to this node' },
           maxPduSend: { type: 'integer', minimum: 0, default: 0 },
           maxPresentationContexts: { type: 'integer', minimum: 1, maximum: 128, default: 128 },
           enabledTransferSyntaxes: transferSyntaxList,
@@ -154,6 +199,7 @@ export const configSchema = {
           pcStrategy: { type: 'string', enum: ['jobClasses', 'allConfigured'], default: 'jobClasses' },
           pcLayout: { type: 'string', enum: ['onePcPerTs', 'singlePcAllTs'], default: 'onePcPerTs' },
           storeTransferSyntaxes: transferSyntaxList,
+          allowLossy: { type: 'boolean', default: false, description: 'allow lossy compression when a syntax of storeTransferSyntaxes needs it (SEND-021)' },
           onRefused: { type: 'string', enum: ['retryJob', 'continue', 'failJob'], default: 'retryJob' },
           onInstanceFailure: { type: 'string', enum: ['continue', 'abortAndRetry', 'stopJob'], default: 'continue' },
           warningsAsSuccess: { type: 'boolean', default: true },

@@ -20,7 +20,7 @@ export interface TlsEndpointConfig {
   legacyTls10: boolean;
 }
 
-export type ServiceName = 'verification' | 'storage';
+export type ServiceName = 'verification' | 'storage' | 'queryRetrieve';
 
 export interface LocalAEConfig {
   aeTitle: string;
@@ -54,15 +54,43 @@ export interface NodeConfig {
   pcStrategy: 'jobClasses' | 'allConfigured';
   pcLayout: 'onePcPerTs' | 'singlePcAllTs';
   storeTransferSyntaxes?: string[];
+  /** Lossy compression may be applied when sending to this node (SEND-021). */
+  allowLossy: boolean;
   onRefused: 'retryJob' | 'continue' | 'failJob';
   onInstanceFailure: 'continue' | 'abortAndRetry' | 'stopJob';
   warningsAsSuccess: boolean;
   tls: TlsEndpointConfig;
+  /** STOR-040: this node's duplicate policy, over storage.duplicatePolicy. */
+  duplicatePolicy?: 'ignore' | 'overwrite' | 'reject';
+  relationalQuery: boolean;
+}
+
+export interface StorageConfig {
+  minFreeDiskMb: number;
+  privateStatusCodes: 'none' | 'entegra';
+  validationFailure: 'reject' | 'warn';
+  ackMode: 'afterIndex' | 'afterFileWrite';
+  validation: 'none' | 'uids' | 'uidsAndImage' | 'type1';
+  storeInvalid: boolean;
+  fixups: { emptyPatientName: boolean | string; emptyPatientId: boolean | string; rowsColumnsFromPixelData: boolean; generateMissingSopInstanceUid: boolean };
+  duplicatePolicy: 'ignore' | 'overwrite' | 'reject';
+  seriesUidConflict: 'quarantine' | 'store';
+  sopUidConflict: 'store' | 'quarantine';
+  demographicUpdate: 'latestWins' | 'keepExisting' | 'flagOnly';
+}
+
+export interface FindScpConfig {
+  relational: 'hierarchical' | 'ifNegotiated' | 'always';
+  maxMatches: number;
+  caseInsensitive: 'none' | 'pnOnly' | 'all';
+  pnMatching: 'componentWise' | 'wholeString';
+  implicitTrailingWildcard: boolean;
+  instanceAvailability: 'ONLINE' | 'NEARLINE' | 'OFFLINE' | 'UNAVAILABLE';
 }
 
 export interface TracerConfig {
   localAEs: LocalAEConfig[];
-  store: { root: string };
+  store: { root: string; indexBatchSize: number; indexFlushSeconds: number; indexSynchronous: 'normal' | 'full' };
   network: {
     maxPduReceive: number;
     maxPduSendUnlimited: number;
@@ -79,11 +107,13 @@ export interface TracerConfig {
     tsSelection: 'callerOrder' | 'localOrder';
     acceptedTransferSyntaxes?: string[];
   };
-  storage: { minFreeDiskMb: number; privateStatusCodes: 'none' | 'entegra'; validationFailure: 'reject' | 'warn' };
+  storage: StorageConfig;
+  db: { patientMatchKeys: string[] };
+  findScp: FindScpConfig;
   storeScu: { retry: { count: number; intervalSeconds: number } };
   jobs: { perDestinationConcurrency: number };
   tls: { minVersion: 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3'; ciphers?: string };
-  acl: { verification: ServiceAclConfig; storage: ServiceAclConfig };
+  acl: { verification: ServiceAclConfig; storage: ServiceAclConfig; queryRetrieve: ServiceAclConfig };
   nodes: NodeConfig[];
   log: { level: 'error' | 'warn' | 'info' | 'debug' | 'trace'; format: 'text' | 'json' };
 }

@@ -10,7 +10,9 @@
  */
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
-import { FileStore, type FileStoreIo } from '../archive/file-store.js';
+import type { FileStore, FileStoreIo } from '../archive/file-store.js';
+import { Archive } from '../archive/ingest.js';
+import { queryScp, type FindReport } from '../services/query-scp.js';
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from '../dicom/implementation.js';
 import { AssociationServer, PcResult, TRANSFER_SYNTAXES, formatStatus, type Association } from '../net/index.js';
 import { storageScp, type StoreReport } from '../services/storage-scp.js';
@@ -55,6 +57,8 @@ export interface NodeHandle {
   readonly listening: ListeningAE[];
   readonly server: AssociationServer;
   readonly store: FileStore;
+  /** The archive: ingest path and index (C-FIND now; C-MOVE/C-GET use archive.index later). */
+  readonly archive: Archive;
   /**
    * Stops accepting, lets running associations finish for up to `graceMs` (default 5 s), then
    * aborts what is left.
@@ -66,17 +70,16 @@ const DEFAULT_GRACE_MS = 5000;
 
 export async function startNode(config: TracerConfig, logger: Logger = silentLogger, opts: StartNodeOptions = {}): Promise<NodeHandle> {
   const aeByTitle = new Map(config.localAEs.map((a) => [a.aeTitle, a]));
-  const store = new FileStore({
-    root: config.store.root,
-    minFreeDiskMb: config.storage.minFreeDiskMb,
+  const archive = archiveFromConfig(config, logger, {
     io: opts.io,
     implementation: (rq) => {
       const ae = aeByTitle.get(rq.calledAETitle) ?? config.localAEs[0]!;
       return { classUid: ae.implementationClassUid ?? IMPLEMENTATION_CLASS_UID, versionName: ae.implementationVersionName ?? IMPLEMENTATION_VERSION_NAME };
     },
   });
-  const stale = await store.open();
-  if (stale.length > 0) logger.warn('removed partial files of an earlier run', { dir: store.incoming, count: stale.length });
+  const store = archive.store;
+  const opened = await archive.open({ check: true });
+  if (opened.stale.length > 0) logger.warn('removed partial files of an earlier run', { dir: store.incoming, count: opened.stale.length });
 
   const negotiate = createNegotiator(config, new KnownNodeAddresses(config.nodes));
   const contexts = new WeakMap<Duplex, AcceptorContext>();
@@ -101,7 +104,7 @@ export async function startNode(config: TracerConfig, logger: Logger = silentLog
     handlers: {
       'C-ECHO': verificationScp({ onEcho: (ctx) => logger.debug('C-ECHO', { assoc: idOf(ctx.association), calling: ctx.association.callingAETitle }) }),
       'C-STORE': storageScp({
-        sink: store,
+        sink: archive,
         privateStatusCodes: config.storage.privateStatusCodes,
         validationFailure: config.storage.validationFailure,
         acceptsSopClass: (_sop, ctx) => {
@@ -110,6 +113,14 @@ export async function startNode(config: TracerConfig, logger: Logger = silentLog
           return ae.services.includes('storage');
         },
         onReport: (r) => logStore(logger, r),
+      }),
+      'C-FIND': queryScp({
+        index: archive.index,
+        relational: config.findScp.relational,
+        maxMatches: config.findScp.maxMatches,
+        match: { caseInsensitive: config.findScp.caseInsensitive, pnMatching: config.findScp.pnMatching, implicitTrailingWildcard: config.findScp.implicitTrailingWildcard },
+        instanceAvailability: config.findScp.instanceAvailability,
+        onReport: (r) => logFind(logger, r, config.findScp.maxMatches),
       }),
     },
   });
@@ -188,7 +199,7 @@ export async function startNode(config: TracerConfig, logger: Logger = silentLog
     await Promise.all(listeners.map((l) => new Promise<void>((r) => l.close(() => r()))));
     throw err;
   }
-  logger.info('store', { root: store.root, minFreeDiskMb: config.storage.minFreeDiskMb });
+  logger.info('store', { root: store.root, minFreeDiskMb: config.storage.minFreeDiskMb, check: opened.check ? 'after an unclean stop' : 'clean' });
 
   let closing: Promise<void> | undefined;
   return {
@@ -196,6 +207,7 @@ export async function startNode(config: TracerConfig, logger: Logger = silentLog
     listening,
     server,
     store,
+    archive,
     close(graceMs = DEFAULT_GRACE_MS) {
       closing ??= (async () => {
         // Stop accepting now; net.Server's close callback only comes once every connection has ended.
@@ -210,10 +222,51 @@ export async function startNode(config: TracerConfig, logger: Logger = silentLog
         }
         await server.close(false);
         await stopped;
+        await archive.close();
       })();
       return closing;
     },
   };
+}
+
+/** The archive of a configuration (store, storage, db options), as `tracer serve`, `import` and `delete` open it. */
+export function archiveFromConfig(config: TracerConfig, logger: Logger, extra: { io?: FileStoreIo; implementation?: ConstructorParameters<typeof Archive>[0]['implementation'] } = {}): Archive {
+  const s = config.storage;
+  const fill = (v: boolean | string): string | false => (v === false ? false : v === true ? 'Unknown' : v);
+  const perNode = new Map(config.nodes.filter((n) => n.duplicatePolicy).map((n) => [n.aeTitle, n.duplicatePolicy!]));
+  return new Archive({
+    root: config.store.root,
+    minFreeDiskMb: s.minFreeDiskMb,
+    indexSynchronous: config.store.indexSynchronous,
+    patientMatchKeys: config.db.patientMatchKeys,
+    logger,
+    io: extra.io,
+    implementation: extra.implementation,
+    policy: {
+      validation: s.validation,
+      validationFailure: s.validationFailure,
+      storeInvalid: s.storeInvalid,
+      fixups: {
+        emptyPatientName: fill(s.fixups.emptyPatientName),
+        emptyPatientId: fill(s.fixups.emptyPatientId),
+        rowsColumnsFromPixelData: s.fixups.rowsColumnsFromPixelData,
+        generateMissingSopInstanceUid: s.fixups.generateMissingSopInstanceUid,
+      },
+      duplicatePolicy: s.duplicatePolicy,
+      duplicatePolicyFor: (aet) => perNode.get(aet),
+      seriesUidConflict: s.seriesUidConflict,
+      sopUidConflict: s.sopUidConflict,
+      demographicUpdate: s.demographicUpdate,
+    },
+  });
+}
+
+/** C-FIND outcomes: failures at warn, clipping logged (QR-015), the rest at info. */
+function logFind(logger: Logger, r: FindReport, max: number): void {
+  const f = { calling: r.callingAETitle, model: r.model, level: r.level, matches: r.matches, relational: r.relational, ms: r.ms, unsupported: r.unsupported.length ? r.unsupported.join(' ') : undefined };
+  if (r.status !== 0 && r.status !== 0xfe00) logger.warn('C-FIND failed', { ...f, status: formatStatus(r.status), reason: r.reason });
+  else if (r.clipped) logger.warn(`C-FIND results clipped at findScp.maxMatches (${max})`, f);
+  else logger.info(r.status === 0xfe00 ? 'C-FIND cancelled' : 'C-FIND', f);
 }
 
 /** STOR-070: every non-0000 status with calling AE, SOP Instance UID and reason; successes at info. */

@@ -69,14 +69,34 @@ export interface ReceivedInstance {
   readonly size: number;
   /** The parsed data set (bulk values left in the sink's storage until read). */
   readonly dataset: Dataset;
-  /** Makes the instance durable and visible; resolves only once it is on stable storage. */
-  commit(): Promise<{ location: string; replaced: boolean }>;
+  /**
+   * Makes the instance durable and visible; resolves only once it is on stable storage. A sink
+   * that judges instances itself (`validates`) throws a StoreFailure for a refusal and may
+   * give the status of a stored instance (B000 coercion, B007) with its reason.
+   */
+  commit(): Promise<CommitResult>;
   /** Forgets the instance, leaving no trace. */
   discard(): Promise<void>;
 }
 
-/** Where received instances go (REQUIREMENTS 2.3): a file store now, the archive later. */
+/** What a commit reports: where the instance went and, from a validating sink, the status. */
+export interface CommitResult {
+  location: string;
+  replaced: boolean;
+  /** Success (default), or a warning status for a stored instance (B000, B007). */
+  status?: number;
+  /** The reason of a warning status, or what happened to a success (duplicate ignored, quarantined). */
+  reason?: string;
+  kind?: StoreFailureKind;
+}
+
+/** Where received instances go (REQUIREMENTS 2.3): the archive (src/archive/ingest.ts) or a bare file store. */
 export interface StorageSink {
+  /**
+   * The sink runs the checks of REQUIREMENTS 5.3 itself (the archive's single ingest path, which
+   * `tracer import` shares): the service then leaves checkInstance to it.
+   */
+  readonly validates?: boolean;
   /** Refuses early, before the data set is read (e.g. free disk below the minimum): throw a StoreFailure. */
   admit?(rq: StoreRequest): void | Promise<void>;
   /**
@@ -230,7 +250,7 @@ export function storageScp(opts: StorageScpOptions): Handler<'C-STORE'> {
       let status: number = StoreStatus.Success;
       let warning: StoreFailure | undefined;
       try {
-        const problem = checkInstance(request, inst.dataset);
+        const problem = opts.sink.validates ? undefined : checkInstance(request, inst.dataset);
         if (problem) {
           if (problem.kind === 'datasetMismatch' && opts.validationFailure === 'warn') {
             // REQUIREMENTS 5.7: B007 and stored, when so configured.
@@ -239,7 +259,11 @@ export function storageScp(opts: StorageScpOptions): Handler<'C-STORE'> {
           } else throw problem;
         }
         const stored = await inst.commit();
-        report({ status, size, location: stored.location, replaced: stored.replaced, kind: warning?.kind, reason: warning?.message });
+        if (stored.status !== undefined && stored.status !== StoreStatus.Success) {
+          report({ status: stored.status, size, location: stored.location, replaced: stored.replaced, kind: stored.kind, reason: stored.reason });
+          return { Status: stored.status, ErrorComment: stored.reason };
+        }
+        report({ status, size, location: stored.location, replaced: stored.replaced, kind: warning?.kind ?? stored.kind, reason: warning?.message ?? stored.reason });
         if (warning) return { Status: status, ErrorComment: warning.message, OffendingElement: offendingOf(warning) };
         return status;
       } catch (err) {

@@ -21,7 +21,7 @@ export interface TestNode extends NodeHandle {
   config: TracerConfig;
   /** Log lines (JSON objects) written so far. */
   logs: Record<string, unknown>[];
-  /** Files under the root, relative to it (the temporary directory included). */
+  /** Files under the root, relative to it (the temporary directory included; the index's database not). */
   files(): Promise<string[]>;
   stop(): Promise<void>;
 }
@@ -61,6 +61,8 @@ export async function listFiles(root: string): Promise<string[]> {
       return;
     }
     for (const n of names.sort()) {
+      // The index's database is not a stored file.
+      if (d === root && n === '.index') continue;
       const p = join(d, n);
       const st = await import('node:fs/promises').then((f) => f.stat(p));
       if (st.isDirectory()) await walk(p);

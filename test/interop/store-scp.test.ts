@@ -121,7 +121,8 @@ test('echoscu -> tracer node: success, and each rejection as echoscu reports it'
 test('storescu -> tracer node: Implicit VR LE (-xi), Explicit LE (-xe), Explicit BE (-xb), stored as received', async (t) => {
   if (!requireTools(t, 'storescu', 'dump2dcm', 'dcmconv', 'dcmdump')) return;
   const dir = await mkdtemp(join(tmpdir(), 'tracer-storescp-'));
-  const node = await startTestNode();
+  // The same instance in three syntaxes: each replaces the last (storage.duplicatePolicy overwrite).
+  const node = await startTestNode((c) => (c.storage.duplicatePolicy = 'overwrite'));
   try {
     const ct = await makeCt(dir);
     const cases: [string, string, string][] = [
@@ -146,8 +147,9 @@ test('storescu -> tracer node: Implicit VR LE (-xi), Explicit LE (-xe), Explicit
 test("storescu -> tracer node: pydicom's compressed files, each proposed in its own transfer syntax", async (t) => {
   if (!requireTools(t, 'storescu', 'dcmconv', 'dcmdump') || !requirePydicom(t)) return;
   const dir = await mkdtemp(join(tmpdir(), 'tracer-storescp-'));
-  // JPEG-LS is not in REQUIREMENTS 1.2: accepted here because the configuration says so.
-  const node = await startTestNode((c) => (c.network.acceptedTransferSyntaxes = [
+  // JPEG-LS is not in REQUIREMENTS 1.2: accepted here because the configuration says so. The
+  // MR_small files share their UIDs: each replaces the last (storage.duplicatePolicy overwrite).
+  const node = await startTestNode((c) => (c.storage.duplicatePolicy = 'overwrite', c.network.acceptedTransferSyntaxes = [
     '1.2.840.10008.1.2.1', '1.2.840.10008.1.2', '1.2.840.10008.1.2.2', '1.2.840.10008.1.2.1.99', '1.2.840.10008.1.2.5', '1.2.840.10008.1.2.4.50',
     '1.2.840.10008.1.2.4.51', '1.2.840.10008.1.2.4.70', '1.2.840.10008.1.2.4.80', '1.2.840.10008.1.2.4.90', '1.2.840.10008.1.2.4.91',
   ]));

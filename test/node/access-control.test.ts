@@ -133,7 +133,8 @@ test('inbound association limit: 2/3/2 (ASSOC-030), accepted again once one ends
 
 test('no acceptable presentation context: 1/2/1; a storage AE without the storage service does not accept CT', async () => {
   await withNode(() => undefined, async (n) => {
-    assert.deepEqual(await rejected(connect(n.port, [{ abstractSyntax: '1.2.840.10008.5.1.4.1.2.2.1', transferSyntaxes: [IMPLICIT_VR_LITTLE_ENDIAN] }])), [1, 2, 1]);
+    // Modality Worklist FIND: not a service of this node (yet)
+    assert.deepEqual(await rejected(connect(n.port, [{ abstractSyntax: '1.2.840.10008.5.1.4.31', transferSyntaxes: [IMPLICIT_VR_LITTLE_ENDIAN] }])), [1, 2, 1]);
     // a storage class with only syntaxes we do not accept
     assert.deepEqual(await rejected(connect(n.port, [{ abstractSyntax: CT, transferSyntaxes: ['1.2.840.10008.1.2.4.100'] }])), [1, 2, 1]);
   });
@@ -177,5 +178,18 @@ test('transfer syntax selection: callerOrder (default) and localOrder over netwo
     assert.equal(ac.presentationContexts[0]!.transferSyntax, EXPLICIT_VR_LITTLE_ENDIAN);
     // Big Endian is not in the configured list
     assert.deepEqual(await rejected(connect(n.port, [{ abstractSyntax: CT, transferSyntaxes: [EXPLICIT_VR_BIG_ENDIAN] }])), [1, 2, 1]);
+  });
+});
+
+test('Query/Retrieve is restricted by default (SEC-010, QR-060): unknown calling AE 1/1/3, a known node accepted', async () => {
+  const FIND = '1.2.840.10008.5.1.4.1.2.2.1';
+  const ctx = [{ abstractSyntax: FIND, transferSyntaxes: [IMPLICIT_VR_LITTLE_ENDIAN] }];
+  await withNode((c) => (c.nodes = [{ ...pacs } as TracerConfig['nodes'][number]]), async (n) => {
+    assert.deepEqual(await rejected(connect(n.port, ctx)), [1, 1, 3]);
+    const ac = await accepted(connect(n.port, ctx, { callingAETitle: 'PACS' }));
+    assert.deepEqual(ac.presentationContexts.map((p) => p.result), [PcResult.Acceptance]);
+    // storage beside it stays open to anyone (STOR-015): Q/R contexts refused, storage accepted
+    const mixed = await accepted(connect(n.port, [...ctx, { abstractSyntax: CT, transferSyntaxes: [EXPLICIT_VR_LITTLE_ENDIAN] }]));
+    assert.deepEqual(mixed.presentationContexts.map((p) => p.result), [PcResult.UserRejection, PcResult.Acceptance]);
   });
 });

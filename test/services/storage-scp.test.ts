@@ -16,6 +16,7 @@ import { nodeIo, type FileStoreIo } from '../../src/archive/file-store.js';
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from '../../src/dicom/implementation.js';
 import { readDicomFile } from '../../src/dicom/part10.js';
 import { CT, NM, SERIES, STUDY, connect, datasetOffset, makeDataset, metaOf, startTestNode, until, type TestNode } from '../helpers/node.js';
+import type { TracerConfig } from '../../src/node/config.js';
 
 const SOP = '1.2.826.0.1.3680043.9.7.100.1.1';
 
@@ -79,18 +80,50 @@ test('C-ECHO on the node answers Success (VER-001)', async () => {
   }
 });
 
-test('duplicate SOP Instance UID: overwritten atomically, one file (STOR-040 overwrite, for now)', async () => {
-  const node = await startTestNode();
-  try {
-    assert.equal((await store(node, makeDataset({ sopInstance: SOP }, 10))).Status, 0);
-    const second = makeDataset({ sopInstance: SOP }, 20);
-    assert.equal((await store(node, second)).Status, 0);
-    assert.deepEqual(await node.files(), [`${STUDY}/${SERIES}/${SOP}.dcm`]);
+test('duplicate SOP Instance UID (STOR-040): ignore keeps the first (0000), overwrite replaces it, reject answers 0111; per calling node', async () => {
+  const first = makeDataset({ sopInstance: SOP }, 10);
+  const second = makeDataset({ sopInstance: SOP }, 20);
+  const content = async (node: TestNode) => {
     const file = await readFile(join(node.root, STUDY, SERIES, `${SOP}.dcm`));
-    assert.deepEqual(file.subarray(datasetOffset(file)), second);
-    assert.ok(node.logs.some((l) => l.msg === 'stored' && l.replaced === true));
+    return file.subarray(datasetOffset(file));
+  };
+  const ignore = await startTestNode();
+  try {
+    assert.equal((await store(ignore, first)).Status, 0);
+    assert.equal((await store(ignore, second)).Status, 0);
+    assert.deepEqual(await ignore.files(), [`${STUDY}/${SERIES}/${SOP}.dcm`]);
+    assert.deepEqual(await content(ignore), first);
+    assert.ok(ignore.logs.some((l) => l.msg === 'duplicate ignored: the stored instance is kept'));
   } finally {
-    await node.stop();
+    await ignore.stop();
+  }
+  const overwrite = await startTestNode((c) => (c.storage.duplicatePolicy = 'overwrite'));
+  try {
+    assert.equal((await store(overwrite, first)).Status, 0);
+    assert.equal((await store(overwrite, second)).Status, 0);
+    assert.deepEqual(await overwrite.files(), [`${STUDY}/${SERIES}/${SOP}.dcm`]);
+    assert.deepEqual(await content(overwrite), second);
+    assert.ok(overwrite.logs.some((l) => l.msg === 'stored' && l.replaced === true));
+    assert.equal((await overwrite.archive.index.counts()).instances, 1);
+  } finally {
+    await overwrite.stop();
+  }
+  // reject, except for a node whose own policy is overwrite
+  const reject = await startTestNode((c) => {
+    c.storage.duplicatePolicy = 'reject';
+    c.nodes = [{ name: 'mod', aeTitle: 'MODALITY', host: '127.0.0.1', port: 104, duplicatePolicy: 'overwrite' } as TracerConfig['nodes'][number]];
+  });
+  try {
+    assert.equal((await store(reject, first)).Status, 0);
+    const r = await store(reject, second);
+    assert.equal(r.Status, 0x0111);
+    assert.deepEqual(await content(reject), first);
+    const a = await connect(reject.port, undefined, { callingAETitle: 'MODALITY' });
+    assert.equal((await a.sendRequest(new CStoreRq({ AffectedSOPClassUID: CT, AffectedSOPInstanceUID: SOP }), { dataset: second })).Status, 0);
+    await a.release();
+    assert.deepEqual(await content(reject), second);
+  } finally {
+    await reject.stop();
   }
 });
 
@@ -182,14 +215,16 @@ test('A700: free disk below storage.minFreeDiskMb refuses before reading; the as
 });
 
 test('A700: ENOSPC while writing (injected file layer): status A700, no partial file left', async () => {
-  let writes = 0;
+  // The disk fills up after 1 MB, whatever the store's write batching.
+  let written = 0;
   const io: FileStoreIo = {
     ...nodeIo,
     open: async (p, flags) => {
       const h = await nodeIo.open(p, flags);
       const writev = h.writev.bind(h);
       h.writev = (async (bufs: NodeJS.ArrayBufferView[], pos?: number) => {
-        if (++writes > 2) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', errno: -28 });
+        written += bufs.reduce((n, b) => n + b.byteLength, 0);
+        if (written > 1_000_000) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', errno: -28 });
         return writev(bufs, pos);
       }) as typeof h.writev;
       return h;

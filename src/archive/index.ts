@@ -1,0 +1,146 @@
+/**
+ * The archive index (REQUIREMENTS 2.3 SYS-020, 8.3): patient, study, series and instance
+ * levels, each with indexed columns for the matching keys of 8.3, the entity's header as DICOM
+ * JSON (so C-FIND never opens a file) and the aggregates of PS3.4 C.6 kept up to date.
+ *
+ * The interface is narrow and asynchronous so that a PostgreSQL implementation can follow the
+ * embedded SQLite one (sqlite-index.ts). Matching semantics are not the index's: every
+ * implementation narrows with its own query language and then applies matching.ts.
+ */
+import type { JsonDataset } from '../dicom/json.js';
+import type { Level, QueryModel } from './attributes.js';
+import type { MatchOptions, QueryKey } from './matching.js';
+
+/** What the ingest path hands the index for one stored instance. */
+export interface InstanceEntry {
+  /** File location relative to store.root ('<Study>/<Series>/<SOP>.dcm'). */
+  path: string;
+  sopClassUid: string;
+  sopInstanceUid: string;
+  studyInstanceUid: string;
+  seriesInstanceUid: string;
+  transferSyntaxUid: string;
+  /** File size in bytes. */
+  size: number;
+  /** (0002,0016) of the file: who sent it. */
+  sourceAeTitle?: string;
+  /** The instance's whole header without bulk data, as DICOM JSON. */
+  header: JsonDataset;
+}
+
+/** One difference between an entity in the index and a newly received instance (STOR-050). */
+export interface DemographicChange {
+  level: 'PATIENT' | 'STUDY' | 'SERIES';
+  /** Study or Series Instance UID; for the patient, the study through which it changed. */
+  uid: string;
+  tag: number;
+  old: string;
+  new: string;
+  /** Whether the index now holds the new value (latestWins). */
+  applied: boolean;
+}
+
+export type DemographicUpdate = 'latestWins' | 'keepExisting' | 'flagOnly';
+
+export interface AddOptions {
+  /** storage.demographicUpdate. */
+  demographicUpdate: DemographicUpdate;
+  /** Replace an instance already indexed in the same series (duplicatePolicy overwrite). */
+  replace: boolean;
+}
+
+export interface AddResult {
+  replaced: boolean;
+  changes: DemographicChange[];
+}
+
+/** An instance already in the index (duplicate and UID-conflict checks, STOR-040/041). */
+export interface IndexedInstance {
+  path: string;
+  sopInstanceUid: string;
+  seriesInstanceUid: string;
+  studyInstanceUid: string;
+}
+
+/** A stored instance as retrieve needs it (C-MOVE / C-GET sub-operations). */
+export interface StoredInstance extends IndexedInstance {
+  sopClassUid: string;
+  transferSyntaxUid: string;
+  size: number;
+}
+
+/** A C-FIND request as the index sees it: keys at or above `level`, checked by the service. */
+export interface FindQuery {
+  model: QueryModel;
+  level: Level;
+  keys: QueryKey[];
+  match: MatchOptions;
+}
+
+/**
+ * One matching entity: the headers of it and of its ancestors (with the aggregates), by the
+ * level they are stored at (patient attributes are always under PATIENT, also in Study Root).
+ */
+export interface FindMatch {
+  headers: Partial<Record<Level, JsonDataset>>;
+}
+
+export interface QuarantineEntry {
+  id: number;
+  /** Relative to store.root, under .quarantine/. */
+  path: string;
+  reason: string;
+  studyInstanceUid?: string;
+  seriesInstanceUid?: string;
+  sopInstanceUid?: string;
+  receivedAt: string;
+}
+
+/** Which instances a retrieve (or a deletion) names: unique keys, lists allowed (QR-040). */
+export interface InstanceSelector {
+  level: Level;
+  patientIds?: string[];
+  studyInstanceUids?: string[];
+  seriesInstanceUids?: string[];
+  sopInstanceUids?: string[];
+}
+
+export interface ArchiveIndex {
+  /** Instances with this SOP Instance UID, in any series. */
+  instancesBySop(sopInstanceUid: string): Promise<IndexedInstance[]>;
+  /** The Study Instance UIDs holding a series with this UID. */
+  studiesOfSeries(seriesInstanceUid: string): Promise<string[]>;
+  /** Enters (or with `replace`, re-enters) an instance, in one transaction with its aggregates. */
+  addInstance(entry: InstanceEntry, opts: AddOptions): Promise<AddResult>;
+  /** C-FIND: matches one by one (paged underneath; stop iterating to cancel). */
+  find(query: FindQuery): AsyncIterable<FindMatch>;
+  /** The instances a C-FIND-like query at `level` selects, for retrieve. */
+  findInstances(query: FindQuery): AsyncIterable<StoredInstance>;
+  /** The instances named by unique keys (C-MOVE / C-GET identifiers, `tracer delete`). */
+  selectInstances(sel: InstanceSelector): Promise<StoredInstance[]>;
+  /**
+   * Removes instances from the index and records their paths as pending deletion in the same
+   * transaction; the caller removes the files, then calls deletionDone. A crash in between
+   * is finished at the next start (pendingDeletions).
+   */
+  removeInstances(paths: readonly string[]): Promise<void>;
+  pendingDeletions(): Promise<string[]>;
+  deletionDone(paths: readonly string[]): Promise<void>;
+  /** Indexed paths under a directory prefix ('<Study>/<Series>/'), for the start-up check. */
+  pathsUnder(prefix: string): Promise<string[]>;
+  /** Every series directory ('<Study>/<Series>') the index has instances in. */
+  seriesDirectories(): Promise<string[]>;
+  addQuarantine(e: Omit<QuarantineEntry, 'id' | 'receivedAt'>): Promise<void>;
+  listQuarantine(): Promise<QuarantineEntry[]>;
+  removeQuarantine(id: number): Promise<void>;
+  counts(): Promise<{ patients: number; studies: number; series: number; instances: number }>;
+  /** A flag kept across runs (the clean-shutdown mark of the start-up check). */
+  getMeta(key: string): Promise<string | undefined>;
+  setMeta(key: string, value: string | undefined): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The unique-key error of the index: the instance exists in that series already. */
+export class DuplicateInstanceError extends Error {
+  override name = 'DuplicateInstanceError';
+}

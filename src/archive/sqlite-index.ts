@@ -1,0 +1,647 @@
+/**
+ * The embedded index: SQLite through better-sqlite3, one file in the data directory
+ * (`<root>/.index/tracer.sqlite`).
+ *
+ * Durability. The database runs in WAL mode. A transaction is committed before the Storage
+ * SCP answers; with `synchronous = NORMAL` (default, store.indexSynchronous) a commit survives
+ * the death of the process (SIGKILL: the WAL is in the kernel's page cache) but may be lost
+ * with a power cut, while `FULL` fsyncs the WAL at every commit. NORMAL is enough because the
+ * file, fsynced before the row is written, is the record: the start-up check after an unclean
+ * stop indexes every file that has no row. And NORMAL does not block the event loop on an
+ * fsync per instance (better-sqlite3 is synchronous).
+ *
+ * Cost per instance stays flat as the archive grows: every look-up goes through a unique index
+ * (Study UID, Series UID within its study, SOP UID within its series), aggregates are updated
+ * incrementally, and the only per-study recomputation (Modalities in Study) happens when a
+ * series is added or removed.
+ */
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { JsonAttribute, JsonDataset, JsonPN } from '../dicom/json.js';
+import { tagKey } from '../dicom/tag.js';
+import {
+  AGGREGATES, DEMOGRAPHIC_ATTRS, INSTANCE_KEYS, KEYS_BY_LEVEL, PATIENT_KEYS, SERIES_KEYS, STUDY_KEYS, storageLevelOf,
+  type KeyColumn, type Level,
+} from './attributes.js';
+import {
+  DuplicateInstanceError,
+  type AddOptions, type AddResult, type ArchiveIndex, type DemographicChange, type FindMatch, type FindQuery, type IndexedInstance,
+  type InstanceEntry, type InstanceSelector, type QuarantineEntry, type StoredInstance,
+} from './index.js';
+import { columnValue, combinedPairs, matchAll, sqlPrefilter, type QueryKey } from './matching.js';
+
+export interface SqliteIndexOptions {
+  /** PRAGMA synchronous in WAL mode (see the module comment). */
+  synchronous?: 'normal' | 'full';
+  /** Patient identity (STOR-051, db.patientMatchKeys). */
+  patientMatchKeys?: readonly string[];
+  /** Rows fetched per page by find(). */
+  pageSize?: number;
+}
+
+const SCHEMA_VERSION = '1';
+
+type Row = Record<string, unknown>;
+
+const TABLE: Record<Level, string> = { PATIENT: 'patient', STUDY: 'study', SERIES: 'series', IMAGE: 'instance' };
+const PARENT_FK: Partial<Record<Level, string>> = { STUDY: 'patient_fk', SERIES: 'study_fk', IMAGE: 'series_fk' };
+const ORDER: Level[] = ['PATIENT', 'STUDY', 'SERIES', 'IMAGE'];
+
+function cols(keys: readonly KeyColumn[]): string {
+  return keys.map((c) => `${c.column} TEXT`).join(',\n  ');
+}
+
+function indexes(table: string, keys: readonly KeyColumn[]): string {
+  return keys.map((c) => `CREATE INDEX IF NOT EXISTS ${table}_${c.column} ON ${table}(${c.column});`).join('\n');
+}
+
+const DDL = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS patient (
+  id INTEGER PRIMARY KEY,
+  match_key TEXT NOT NULL UNIQUE,
+  ${cols(PATIENT_KEYS)},
+  num_studies INTEGER NOT NULL DEFAULT 0,
+  num_series INTEGER NOT NULL DEFAULT 0,
+  num_instances INTEGER NOT NULL DEFAULT 0,
+  header TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS study (
+  id INTEGER PRIMARY KEY,
+  patient_fk INTEGER NOT NULL,
+  ${cols(STUDY_KEYS)},
+  sop_classes_in_study TEXT,
+  num_series INTEGER NOT NULL DEFAULT 0,
+  num_instances INTEGER NOT NULL DEFAULT 0,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  header TEXT NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS study_uid_unique ON study(study_instance_uid);
+CREATE INDEX IF NOT EXISTS study_patient_fk ON study(patient_fk);
+CREATE TABLE IF NOT EXISTS series (
+  id INTEGER PRIMARY KEY,
+  study_fk INTEGER NOT NULL,
+  ${cols(SERIES_KEYS)},
+  num_instances INTEGER NOT NULL DEFAULT 0,
+  header TEXT NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS series_uid_unique ON series(study_fk, series_instance_uid);
+CREATE TABLE IF NOT EXISTS instance (
+  id INTEGER PRIMARY KEY,
+  series_fk INTEGER NOT NULL,
+  ${cols(INSTANCE_KEYS)},
+  path TEXT NOT NULL UNIQUE,
+  transfer_syntax_uid TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  source_ae_title TEXT,
+  received_at TEXT NOT NULL,
+  header TEXT NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS instance_uid_unique ON instance(series_fk, sop_instance_uid);
+CREATE TABLE IF NOT EXISTS quarantine (
+  id INTEGER PRIMARY KEY,
+  path TEXT NOT NULL UNIQUE,
+  reason TEXT NOT NULL,
+  study_instance_uid TEXT,
+  series_instance_uid TEXT,
+  sop_instance_uid TEXT,
+  received_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS pending_deletion (path TEXT PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS demographic_conflict (
+  id INTEGER PRIMARY KEY,
+  level TEXT NOT NULL,
+  uid TEXT NOT NULL,
+  tag TEXT NOT NULL,
+  old_value TEXT,
+  new_value TEXT,
+  applied INTEGER NOT NULL,
+  at TEXT NOT NULL
+);
+${indexes('patient', PATIENT_KEYS)}
+${indexes('study', STUDY_KEYS.filter((c) => c.column !== 'study_instance_uid'))}
+${indexes('series', SERIES_KEYS)}
+${indexes('instance', INSTANCE_KEYS)}
+`;
+
+/** Splits an instance header into the headers kept at each level. */
+export function splitHeader(h: JsonDataset): Record<Level, JsonDataset> {
+  const out: Record<Level, JsonDataset> = { PATIENT: {}, STUDY: {}, SERIES: {}, IMAGE: h };
+  for (const [k, v] of Object.entries(h)) {
+    const level = storageLevelOf(parseInt(k, 16));
+    if (level !== 'IMAGE') out[level][k] = v;
+  }
+  return out;
+}
+
+/** The text of an attribute for comparisons and logs ('' when absent). */
+export function attrText(a: JsonAttribute | undefined): string {
+  if (!a?.Value) return '';
+  return a.Value.map((v) => {
+    if (v === null) return '';
+    if (typeof v === 'object') {
+      const p = v as JsonPN;
+      if ('Alphabetic' in p || 'Ideographic' in p || 'Phonetic' in p) return [p.Alphabetic ?? '', p.Ideographic ?? '', p.Phonetic ?? ''].join('=').replace(/=+$/, '');
+      return JSON.stringify(v);
+    }
+    return String(v);
+  }).join('\\');
+}
+
+/** The patient identity of a header by db.patientMatchKeys (STOR-051). */
+export function patientKey(h: JsonDataset, keys: readonly string[]): string {
+  const parts = keys.map((k) => {
+    switch (k) {
+      case 'PatientName': {
+        // family and given components only (GEMINI), case and padding ignored
+        const pn = attrText(h[tagKey(0x00100010)]).split('=')[0]!.split('^');
+        return `${(pn[0] ?? '').trim()}^${(pn[1] ?? '').trim()}`.toUpperCase();
+      }
+      case 'PatientID': return attrText(h[tagKey(0x00100020)]).trim();
+      case 'IssuerOfPatientID': return attrText(h[tagKey(0x00100021)]).trim();
+      case 'PatientBirthDate': return attrText(h[tagKey(0x00100030)]).trim();
+      case 'PatientSex': return attrText(h[tagKey(0x00100040)]).trim().toUpperCase();
+      default: return attrText(h[k]).trim();
+    }
+  });
+  return JSON.stringify(parts);
+}
+
+function now(): string {
+  return new Date().toISOString();
+}
+
+export class SqliteIndex implements ArchiveIndex {
+  readonly db: Database.Database;
+  private readonly matchKeys: readonly string[];
+  private readonly pageSize: number;
+  private readonly st: Record<string, Database.Statement>;
+
+  constructor(readonly path: string, opts: SqliteIndexOptions = {}) {
+    mkdirSync(dirname(path), { recursive: true });
+    this.db = new Database(path);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma(`synchronous = ${opts.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+    this.db.pragma('busy_timeout = 10000');
+    // Keep the WAL from growing without bound on a small disk.
+    this.db.pragma('journal_size_limit = 4194304');
+    this.db.exec(DDL);
+    const v = this.db.prepare('SELECT value FROM meta WHERE key = ?').get('schema') as Row | undefined;
+    if (!v) this.db.prepare('INSERT INTO meta(key, value) VALUES (?, ?)').run('schema', SCHEMA_VERSION);
+    else if (v.value !== SCHEMA_VERSION) throw new Error(`${path}: index schema ${String(v.value)} is not the one this version uses (${SCHEMA_VERSION})`);
+    this.matchKeys = opts.patientMatchKeys ?? ['PatientName', 'PatientID', 'PatientBirthDate', 'PatientSex'];
+    this.pageSize = opts.pageSize ?? 256;
+    const insertCols = (keys: readonly KeyColumn[]) => keys.filter((c) => !c.computed);
+    const ins = (table: string, fixed: string[], keys: readonly KeyColumn[]) => {
+      const names = [...fixed, ...insertCols(keys).map((c) => c.column)];
+      return this.db.prepare(`INSERT INTO ${table} (${names.join(', ')}) VALUES (${names.map((n) => `@${n}`).join(', ')})`);
+    };
+    const upd = (table: string, fixed: string[], keys: readonly KeyColumn[]) => {
+      const names = [...fixed, ...insertCols(keys).map((c) => c.column)];
+      return this.db.prepare(`UPDATE ${table} SET ${names.map((n) => `${n} = @${n}`).join(', ')} WHERE id = @id`);
+    };
+    this.st = {
+      patientByKey: this.db.prepare('SELECT * FROM patient WHERE match_key = ?'),
+      patientById: this.db.prepare('SELECT * FROM patient WHERE id = ?'),
+      insertPatient: ins('patient', ['match_key', 'header'], PATIENT_KEYS),
+      updatePatient: upd('patient', ['match_key', 'header'], PATIENT_KEYS),
+      studyByUid: this.db.prepare('SELECT * FROM study WHERE study_instance_uid = ?'),
+      insertStudy: ins('study', ['patient_fk', 'header', 'created_at', 'updated_at'], STUDY_KEYS),
+      updateStudy: upd('study', ['header', 'updated_at'], STUDY_KEYS),
+      seriesByUid: this.db.prepare('SELECT * FROM series WHERE study_fk = ? AND series_instance_uid = ?'),
+      insertSeries: ins('series', ['study_fk', 'header'], SERIES_KEYS),
+      updateSeries: upd('series', ['header'], SERIES_KEYS),
+      instanceByUid: this.db.prepare('SELECT id, path FROM instance WHERE series_fk = ? AND sop_instance_uid = ?'),
+      insertInstance: ins('instance', ['series_fk', 'path', 'transfer_syntax_uid', 'size', 'source_ae_title', 'received_at', 'header'], INSTANCE_KEYS),
+      updateInstance: upd('instance', ['path', 'transfer_syntax_uid', 'size', 'source_ae_title', 'received_at', 'header'], INSTANCE_KEYS),
+      instancesBySop: this.db.prepare(`SELECT i.path, i.sop_instance_uid, se.series_instance_uid, st.study_instance_uid FROM instance i
+        JOIN series se ON se.id = i.series_fk JOIN study st ON st.id = se.study_fk WHERE i.sop_instance_uid = ?`),
+      studiesOfSeries: this.db.prepare('SELECT st.study_instance_uid FROM series se JOIN study st ON st.id = se.study_fk WHERE se.series_instance_uid = ?'),
+      addCounts: this.db.prepare('UPDATE patient SET num_studies = num_studies + @studies, num_series = num_series + @series, num_instances = num_instances + @instances WHERE id = @id'),
+      addStudyCounts: this.db.prepare('UPDATE study SET num_series = num_series + @series, num_instances = num_instances + @instances WHERE id = @id'),
+      addSeriesCount: this.db.prepare('UPDATE series SET num_instances = num_instances + @instances WHERE id = @id'),
+      modalities: this.db.prepare("SELECT DISTINCT modality FROM series WHERE study_fk = ? AND modality IS NOT NULL AND modality != '' ORDER BY modality"),
+      sopClasses: this.db.prepare('SELECT DISTINCT i.sop_class_uid FROM instance i JOIN series se ON se.id = i.series_fk WHERE se.study_fk = ? ORDER BY 1'),
+      setModalities: this.db.prepare('UPDATE study SET modalities_in_study = ? WHERE id = ?'),
+      setSopClasses: this.db.prepare('UPDATE study SET sop_classes_in_study = ? WHERE id = ?'),
+      moveStudy: this.db.prepare('UPDATE study SET patient_fk = ? WHERE id = ?'),
+      conflict: this.db.prepare('INSERT INTO demographic_conflict (level, uid, tag, old_value, new_value, applied, at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+      instanceByPath: this.db.prepare(`SELECT i.id, i.series_fk, se.study_fk, st.patient_fk FROM instance i JOIN series se ON se.id = i.series_fk
+        JOIN study st ON st.id = se.study_fk WHERE i.path = ?`),
+      deleteInstance: this.db.prepare('DELETE FROM instance WHERE id = ?'),
+      seriesCount: this.db.prepare('SELECT num_instances FROM series WHERE id = ?'),
+      deleteSeries: this.db.prepare('DELETE FROM series WHERE id = ?'),
+      studyCount: this.db.prepare('SELECT num_instances, num_series FROM study WHERE id = ?'),
+      deleteStudy: this.db.prepare('DELETE FROM study WHERE id = ?'),
+      patientCount: this.db.prepare('SELECT num_studies FROM patient WHERE id = ?'),
+      deletePatient: this.db.prepare('DELETE FROM patient WHERE id = ?'),
+      addPending: this.db.prepare('INSERT OR IGNORE INTO pending_deletion(path) VALUES (?)'),
+      pending: this.db.prepare('SELECT path FROM pending_deletion ORDER BY path'),
+      donePending: this.db.prepare('DELETE FROM pending_deletion WHERE path = ?'),
+      pathsUnder: this.db.prepare('SELECT path FROM instance WHERE path >= ? AND path < ?'),
+      seriesDirs: this.db.prepare('SELECT st.study_instance_uid AS study, se.series_instance_uid AS series FROM series se JOIN study st ON st.id = se.study_fk'),
+      addQuarantine: this.db.prepare('INSERT OR REPLACE INTO quarantine (path, reason, study_instance_uid, series_instance_uid, sop_instance_uid, received_at) VALUES (?, ?, ?, ?, ?, ?)'),
+      listQuarantine: this.db.prepare('SELECT * FROM quarantine ORDER BY id'),
+      removeQuarantine: this.db.prepare('DELETE FROM quarantine WHERE id = ?'),
+      getMeta: this.db.prepare('SELECT value FROM meta WHERE key = ?'),
+      setMeta: this.db.prepare('INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)'),
+      delMeta: this.db.prepare('DELETE FROM meta WHERE key = ?'),
+    };
+  }
+
+  // --- ingest ---------------------------------------------------------------------------
+
+  async instancesBySop(sopInstanceUid: string): Promise<IndexedInstance[]> {
+    return (this.st.instancesBySop!.all(sopInstanceUid) as Row[]).map((r) => ({
+      path: String(r.path), sopInstanceUid: String(r.sop_instance_uid), seriesInstanceUid: String(r.series_instance_uid), studyInstanceUid: String(r.study_instance_uid),
+    }));
+  }
+
+  async studiesOfSeries(seriesInstanceUid: string): Promise<string[]> {
+    return (this.st.studiesOfSeries!.all(seriesInstanceUid) as Row[]).map((r) => String(r.study_instance_uid));
+  }
+
+  async addInstance(entry: InstanceEntry, opts: AddOptions): Promise<AddResult> {
+    return this.db.transaction(() => this.addInstanceSync(entry, opts))();
+  }
+
+  private keyParams(keys: readonly KeyColumn[], h: JsonDataset): Row {
+    const p: Row = {};
+    for (const c of keys) if (!c.computed) p[c.column] = columnValue(c, h[tagKey(c.tag)]);
+    return p;
+  }
+
+  /**
+   * Compares an entity's header with the new one on the attributes of STOR-050 and merges them
+   * by policy: latestWins takes the new values, the others keep the old ones (attributes the
+   * entity lacked are added in every mode).
+   */
+  private merge(level: 'PATIENT' | 'STUDY' | 'SERIES', uid: string, old: JsonDataset, fresh: JsonDataset, mode: AddOptions['demographicUpdate'], changes: DemographicChange[]): JsonDataset {
+    const tags = DEMOGRAPHIC_ATTRS.PATIENT.concat(DEMOGRAPHIC_ATTRS.STUDY, DEMOGRAPHIC_ATTRS.SERIES);
+    for (const t of tags) {
+      const k = tagKey(t);
+      if (!(k in fresh) || !(k in old)) continue;
+      const a = attrText(old[k]), b = attrText(fresh[k]);
+      if (a === b) continue;
+      const applied = mode === 'latestWins';
+      changes.push({ level, uid, tag: t, old: a, new: b, applied });
+      this.st.conflict!.run(level, uid, k, a, b, applied ? 1 : 0, now());
+    }
+    return mode === 'latestWins' ? { ...old, ...fresh } : { ...fresh, ...old };
+  }
+
+  private addInstanceSync(e: InstanceEntry, opts: AddOptions): AddResult {
+    const changes: DemographicChange[] = [];
+    const h = splitHeader(e.header);
+    const pKey = patientKey(h.PATIENT, this.matchKeys);
+    const ts = now();
+
+    let study = this.st.studyByUid!.get(e.studyInstanceUid) as Row | undefined;
+    let patientId: number;
+    if (study) {
+      const current = this.st.patientById!.get(study.patient_fk) as Row;
+      const merged = this.merge('PATIENT', e.studyInstanceUid, JSON.parse(String(current.header)) as JsonDataset, h.PATIENT, opts.demographicUpdate, changes);
+      const mergedKey = patientKey(merged, this.matchKeys);
+      patientId = Number(current.id);
+      if (mergedKey === current.match_key) {
+        // Rows are rewritten only when the merge changed them: instances of one series mostly agree.
+        const text = JSON.stringify(merged);
+        if (text !== current.header) this.st.updatePatient!.run({ id: patientId, match_key: mergedKey, header: text, ...this.keyParams(PATIENT_KEYS, merged) });
+      } else {
+        // The study now belongs to another patient identity (latestWins): move it there.
+        const target = this.findOrCreatePatient(mergedKey, merged);
+        const n = { studies: 1, series: Number(study.num_series), instances: Number(study.num_instances) };
+        this.st.moveStudy!.run(target, study.id);
+        this.st.addCounts!.run({ id: target, ...n });
+        this.st.addCounts!.run({ id: patientId, studies: -n.studies, series: -n.series, instances: -n.instances });
+        this.dropPatientIfEmpty(patientId);
+        patientId = target;
+      }
+      const mergedStudy = this.merge('STUDY', e.studyInstanceUid, JSON.parse(String(study.header)) as JsonDataset, h.STUDY, opts.demographicUpdate, changes);
+      const text = JSON.stringify(mergedStudy);
+      if (text !== study.header) this.st.updateStudy!.run({ id: study.id, header: text, updated_at: ts, ...this.keyParams(STUDY_KEYS, mergedStudy) });
+    } else {
+      patientId = this.findOrCreatePatient(pKey, h.PATIENT, opts, changes, e.studyInstanceUid);
+      const r = this.st.insertStudy!.run({ patient_fk: patientId, header: JSON.stringify(h.STUDY), created_at: ts, updated_at: ts, ...this.keyParams(STUDY_KEYS, h.STUDY) });
+      this.st.addCounts!.run({ id: patientId, studies: 1, series: 0, instances: 0 });
+      study = { id: r.lastInsertRowid, num_series: 0, num_instances: 0, sop_classes_in_study: null };
+    }
+    const studyId = Number(study.id);
+
+    let series = this.st.seriesByUid!.get(studyId, e.seriesInstanceUid) as Row | undefined;
+    let seriesId: number;
+    let modalityMayChange = false;
+    if (series) {
+      seriesId = Number(series.id);
+      const merged = this.merge('SERIES', e.seriesInstanceUid, JSON.parse(String(series.header)) as JsonDataset, h.SERIES, opts.demographicUpdate, changes);
+      const text = JSON.stringify(merged);
+      if (text !== series.header) {
+        const params = this.keyParams(SERIES_KEYS, merged);
+        modalityMayChange = params.modality !== series.modality;
+        this.st.updateSeries!.run({ id: seriesId, header: text, ...params });
+      }
+    } else {
+      const r = this.st.insertSeries!.run({ study_fk: studyId, header: JSON.stringify(h.SERIES), ...this.keyParams(SERIES_KEYS, h.SERIES) });
+      seriesId = Number(r.lastInsertRowid);
+      this.st.addStudyCounts!.run({ id: studyId, series: 1, instances: 0 });
+      this.st.addCounts!.run({ id: patientId, studies: 0, series: 1, instances: 0 });
+      modalityMayChange = true;
+    }
+
+    const existing = this.st.instanceByUid!.get(seriesId, e.sopInstanceUid) as Row | undefined;
+    const instParams = {
+      series_fk: seriesId, path: e.path, transfer_syntax_uid: e.transferSyntaxUid, size: e.size, source_ae_title: e.sourceAeTitle ?? null,
+      received_at: ts, header: JSON.stringify(e.header), ...this.keyParams(INSTANCE_KEYS, e.header),
+    };
+    let replaced = false;
+    if (existing) {
+      if (!opts.replace) throw new DuplicateInstanceError(`SOP Instance ${e.sopInstanceUid} is already in series ${e.seriesInstanceUid}`);
+      const { series_fk: _s, ...upd } = instParams;
+      this.st.updateInstance!.run({ id: existing.id, ...upd });
+      replaced = true;
+    } else {
+      this.st.insertInstance!.run(instParams);
+      this.st.addSeriesCount!.run({ id: seriesId, instances: 1 });
+      this.st.addStudyCounts!.run({ id: studyId, series: 0, instances: 1 });
+      this.st.addCounts!.run({ id: patientId, studies: 0, series: 0, instances: 1 });
+    }
+    if (modalityMayChange) this.refreshModalities(studyId);
+    // SOP Classes in Study: appended when new (no per-instance scan of the study).
+    const classes = study.sop_classes_in_study ? String(study.sop_classes_in_study).split('\\') : [];
+    if (!classes.includes(e.sopClassUid)) this.st.setSopClasses!.run([...classes, e.sopClassUid].sort().join('\\'), studyId);
+    return { replaced, changes };
+  }
+
+  private findOrCreatePatient(key: string, header: JsonDataset, opts?: AddOptions, changes?: DemographicChange[], viaStudy?: string): number {
+    const p = this.st.patientByKey!.get(key) as Row | undefined;
+    if (p) {
+      if (opts && changes) {
+        const merged = this.merge('PATIENT', viaStudy ?? '', JSON.parse(String(p.header)) as JsonDataset, header, opts.demographicUpdate, changes);
+        const text = JSON.stringify(merged);
+        if (text !== p.header) this.st.updatePatient!.run({ id: p.id, match_key: key, header: text, ...this.keyParams(PATIENT_KEYS, merged) });
+      }
+      return Number(p.id);
+    }
+    const r = this.st.insertPatient!.run({ match_key: key, header: JSON.stringify(header), ...this.keyParams(PATIENT_KEYS, header) });
+    return Number(r.lastInsertRowid);
+  }
+
+  private dropPatientIfEmpty(id: number): void {
+    const p = this.st.patientCount!.get(id) as Row | undefined;
+    if (p && Number(p.num_studies) <= 0) this.st.deletePatient!.run(id);
+  }
+
+  private refreshModalities(studyId: number): void {
+    const mods = (this.st.modalities!.all(studyId) as Row[]).map((r) => String(r.modality));
+    this.st.setModalities!.run(mods.length ? mods.join('\\') : null, studyId);
+  }
+
+  // --- removal --------------------------------------------------------------------------
+
+  async removeInstances(paths: readonly string[]): Promise<void> {
+    this.db.transaction(() => {
+      const studies = new Set<number>();
+      for (const p of paths) {
+        this.st.addPending!.run(p);
+        const r = this.st.instanceByPath!.get(p) as Row | undefined;
+        if (!r) continue;
+        const [id, seriesId, studyId, patientId] = [r.id, r.series_fk, r.study_fk, r.patient_fk].map(Number) as [number, number, number, number];
+        this.st.deleteInstance!.run(id);
+        this.st.addSeriesCount!.run({ id: seriesId, instances: -1 });
+        this.st.addStudyCounts!.run({ id: studyId, series: 0, instances: -1 });
+        this.st.addCounts!.run({ id: patientId, studies: 0, series: 0, instances: -1 });
+        if (Number((this.st.seriesCount!.get(seriesId) as Row).num_instances) <= 0) {
+          this.st.deleteSeries!.run(seriesId);
+          this.st.addStudyCounts!.run({ id: studyId, series: -1, instances: 0 });
+          this.st.addCounts!.run({ id: patientId, studies: 0, series: -1, instances: 0 });
+        }
+        const s = this.st.studyCount!.get(studyId) as Row;
+        if (Number(s.num_instances) <= 0) {
+          this.st.deleteStudy!.run(studyId);
+          this.st.addCounts!.run({ id: patientId, studies: -1, series: 0, instances: 0 });
+          this.dropPatientIfEmpty(patientId);
+          studies.delete(studyId);
+        } else studies.add(studyId);
+      }
+      for (const s of studies) {
+        this.refreshModalities(s);
+        const classes = (this.st.sopClasses!.all(s) as Row[]).map((r) => String(r.sop_class_uid));
+        this.st.setSopClasses!.run(classes.join('\\') || null, s);
+      }
+    })();
+  }
+
+  async pendingDeletions(): Promise<string[]> {
+    return (this.st.pending!.all() as Row[]).map((r) => String(r.path));
+  }
+
+  async deletionDone(paths: readonly string[]): Promise<void> {
+    this.db.transaction(() => { for (const p of paths) this.st.donePending!.run(p); })();
+  }
+
+  // --- start-up check -----------------------------------------------------------------
+
+  async pathsUnder(prefix: string): Promise<string[]> {
+    return (this.st.pathsUnder!.all(prefix, `${prefix}\u{10FFFF}`) as Row[]).map((r) => String(r.path));
+  }
+
+  async seriesDirectories(): Promise<string[]> {
+    return (this.st.seriesDirs!.all() as Row[]).map((r) => `${String(r.study)}/${String(r.series)}`);
+  }
+
+  // --- quarantine, meta, counts ----------------------------------------------------------
+
+  async addQuarantine(e: Omit<QuarantineEntry, 'id' | 'receivedAt'>): Promise<void> {
+    this.st.addQuarantine!.run(e.path, e.reason, e.studyInstanceUid ?? null, e.seriesInstanceUid ?? null, e.sopInstanceUid ?? null, now());
+  }
+
+  async listQuarantine(): Promise<QuarantineEntry[]> {
+    return (this.st.listQuarantine!.all() as Row[]).map((r) => ({
+      id: Number(r.id), path: String(r.path), reason: String(r.reason), studyInstanceUid: (r.study_instance_uid as string) ?? undefined,
+      seriesInstanceUid: (r.series_instance_uid as string) ?? undefined, sopInstanceUid: (r.sop_instance_uid as string) ?? undefined, receivedAt: String(r.received_at),
+    }));
+  }
+
+  async removeQuarantine(id: number): Promise<void> {
+    this.st.removeQuarantine!.run(id);
+  }
+
+  async counts(): Promise<{ patients: number; studies: number; series: number; instances: number }> {
+    const c = (t: string) => Number((this.db.prepare(`SELECT count(*) AS n FROM ${t}`).get() as Row).n);
+    return { patients: c('patient'), studies: c('study'), series: c('series'), instances: c('instance') };
+  }
+
+  async getMeta(key: string): Promise<string | undefined> {
+    const r = this.st.getMeta!.get(key) as Row | undefined;
+    return r ? String(r.value) : undefined;
+  }
+
+  async setMeta(key: string, value: string | undefined): Promise<void> {
+    if (value === undefined) this.st.delMeta!.run(key);
+    else this.st.setMeta!.run(key, value);
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) {
+      try {
+        this.db.pragma('wal_checkpoint(TRUNCATE)');
+      } catch {
+        // a full disk or a reader: the WAL stays, SQLite replays it at the next open
+      }
+      this.db.close();
+    }
+  }
+
+  // --- queries --------------------------------------------------------------------------
+
+  /**
+   * SELECT of the entities at `level` with their ancestors' headers and aggregates; conditions
+   * from the SQL prefilter of every key that has a column; paged by id.
+   */
+  private buildFind(q: FindQuery): { sql: string; params: unknown[] } {
+    const top = q.model === 'PATIENT_ROOT' ? 0 : 0; // patient headers are joined in both models
+    const levels = ORDER.slice(top, ORDER.indexOf(q.level) + 1);
+    const alias: Record<Level, string> = { PATIENT: 'p', STUDY: 'st', SERIES: 'se', IMAGE: 'i' };
+    const select: string[] = [];
+    let from = '';
+    levels.forEach((l, idx) => {
+      const a = alias[l];
+      select.push(`${a}.id AS ${a}_id`, `${a}.header AS ${a}_header`);
+      if (idx === 0) from = `${TABLE[l]} ${a}`;
+      else from += ` JOIN ${TABLE[l]} ${a} ON ${a}.${PARENT_FK[l]} = ${alias[levels[idx - 1]!]}.id`;
+    });
+    if (levels.includes('PATIENT')) select.push('p.num_studies AS p_nst', 'p.num_series AS p_nse', 'p.num_instances AS p_ni');
+    if (levels.includes('STUDY')) select.push('st.modalities_in_study AS st_mod', 'st.sop_classes_in_study AS st_sop', 'st.num_series AS st_nse', 'st.num_instances AS st_ni');
+    if (levels.includes('SERIES')) select.push('se.num_instances AS se_ni');
+    if (q.level === 'IMAGE') select.push('i.path AS i_path', 'i.transfer_syntax_uid AS i_ts', 'i.size AS i_size');
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const combined = combinedPairs(q.keys);
+    for (const key of q.keys) {
+      const l = storageLevelOf(key.tag);
+      const col = KEYS_BY_LEVEL[l].find((c) => c.tag === key.tag);
+      if (!col) continue;
+      const f = sqlPrefilter(key, col, `${alias[l]}.${col.column}`, combined.skip.has(key.tag));
+      if (f) {
+        where.push(f.sql);
+        params.push(...f.params);
+      }
+    }
+    const me = alias[q.level];
+    where.push(`${me}.id > ?`);
+    return { sql: `SELECT ${select.join(', ')} FROM ${from} WHERE ${where.join(' AND ')} ORDER BY ${me}.id LIMIT ${this.pageSize}`, params };
+  }
+
+  private headersOf(r: Row, level: Level): Partial<Record<Level, JsonDataset>> {
+    const h: Partial<Record<Level, JsonDataset>> = {};
+    const set = (json: JsonDataset, tag: number, vr: string, v: unknown): void => {
+      if (v === null || v === undefined || v === '') {
+        json[tagKey(tag)] = { vr };
+        return;
+      }
+      json[tagKey(tag)] = { vr, Value: vr === 'IS' ? [Number(v)] : String(v).split('\\') };
+    };
+    const p = JSON.parse(String(r.p_header)) as JsonDataset;
+    set(p, AGGREGATES.NumberOfPatientRelatedStudies, 'IS', r.p_nst);
+    set(p, AGGREGATES.NumberOfPatientRelatedSeries, 'IS', r.p_nse);
+    set(p, AGGREGATES.NumberOfPatientRelatedInstances, 'IS', r.p_ni);
+    h.PATIENT = p;
+    if (level === 'PATIENT') return h;
+    const st = JSON.parse(String(r.st_header)) as JsonDataset;
+    set(st, AGGREGATES.ModalitiesInStudy, 'CS', r.st_mod);
+    set(st, AGGREGATES.SopClassesInStudy, 'UI', r.st_sop);
+    set(st, AGGREGATES.NumberOfStudyRelatedSeries, 'IS', r.st_nse);
+    set(st, AGGREGATES.NumberOfStudyRelatedInstances, 'IS', r.st_ni);
+    h.STUDY = st;
+    if (level === 'STUDY') return h;
+    const se = JSON.parse(String(r.se_header)) as JsonDataset;
+    set(se, AGGREGATES.NumberOfSeriesRelatedInstances, 'IS', r.se_ni);
+    h.SERIES = se;
+    if (level === 'SERIES') return h;
+    h.IMAGE = JSON.parse(String(r.i_header)) as JsonDataset;
+    return h;
+  }
+
+  private *rows(q: FindQuery): Generator<Row> {
+    const { sql, params } = this.buildFind(q);
+    const stmt = this.db.prepare(sql);
+    const idCol = `${{ PATIENT: 'p', STUDY: 'st', SERIES: 'se', IMAGE: 'i' }[q.level]}_id`;
+    let last = 0;
+    for (;;) {
+      // One page at a time: no statement stays open while the caller awaits (ingest goes on).
+      const page = stmt.all(...params, last) as Row[];
+      for (const r of page) yield r;
+      if (page.length < this.pageSize) return;
+      last = Number(page[page.length - 1]![idCol]);
+    }
+  }
+
+  /** Whether one row satisfies every key, each against the header of the level it is stored at. */
+  private matches(q: FindQuery, h: Partial<Record<Level, JsonDataset>>, byLevel: Map<Level, QueryKey[]>): boolean {
+    for (const [l, keys] of byLevel) {
+      const hdr = h[l];
+      if (!hdr || !matchAll(keys, hdr, q.match)) return false;
+    }
+    return true;
+  }
+
+  private keysByLevel(q: FindQuery): Map<Level, QueryKey[]> {
+    const m = new Map<Level, QueryKey[]>();
+    for (const k of q.keys) {
+      const l = storageLevelOf(k.tag);
+      m.set(l, [...(m.get(l) ?? []), k]);
+    }
+    return m;
+  }
+
+  async *find(q: FindQuery): AsyncIterable<FindMatch> {
+    const byLevel = this.keysByLevel(q);
+    let n = 0;
+    for (const r of this.rows(q)) {
+      const headers = this.headersOf(r, q.level);
+      if (!this.matches(q, headers, byLevel)) continue;
+      yield { headers };
+      // Let other work (ingest, other queries) run between batches of matches.
+      if (++n % 64 === 0) await new Promise((res) => setImmediate(res));
+    }
+  }
+
+  async *findInstances(q: FindQuery): AsyncIterable<StoredInstance> {
+    const iq: FindQuery = { ...q, level: 'IMAGE' };
+    const byLevel = this.keysByLevel(iq);
+    for (const r of this.rows(iq)) {
+      const headers = this.headersOf(r, 'IMAGE');
+      if (!this.matches(iq, headers, byLevel)) continue;
+      const i = headers.IMAGE!;
+      const s = (t: number) => attrText(i[tagKey(t)]);
+      yield {
+        path: String(r.i_path), sopInstanceUid: s(0x00080018), sopClassUid: s(0x00080016), seriesInstanceUid: s(0x0020000e),
+        studyInstanceUid: s(0x0020000d), transferSyntaxUid: String(r.i_ts), size: Number(r.i_size),
+      };
+    }
+  }
+
+  async selectInstances(sel: InstanceSelector): Promise<StoredInstance[]> {
+    const where: string[] = [];
+    const params: string[] = [];
+    const add = (col: string, vals: string[] | undefined): void => {
+      if (!vals || vals.length === 0) return;
+      where.push(`${col} IN (${vals.map(() => '?').join(',')})`);
+      params.push(...vals);
+    };
+    add('p.patient_id', sel.patientIds?.map((v) => v.trim().toUpperCase()));
+    add('st.study_instance_uid', sel.studyInstanceUids);
+    add('se.series_instance_uid', sel.seriesInstanceUids);
+    add('i.sop_instance_uid', sel.sopInstanceUids);
+    if (where.length === 0) return [];
+    const rows = this.db.prepare(`SELECT i.path, i.sop_instance_uid, i.sop_class_uid, i.transfer_syntax_uid, i.size, se.series_instance_uid, st.study_instance_uid
+      FROM instance i JOIN series se ON se.id = i.series_fk JOIN study st ON st.id = se.study_fk JOIN patient p ON p.id = st.patient_fk
+      WHERE ${where.join(' AND ')} ORDER BY st.id, se.id, i.id`).all(...params) as Row[];
+    return rows.map((r) => ({
+      path: String(r.path), sopInstanceUid: String(r.sop_instance_uid), sopClassUid: String(r.sop_class_uid), transferSyntaxUid: String(r.transfer_syntax_uid),
+      size: Number(r.size), seriesInstanceUid: String(r.series_instance_uid), studyInstanceUid: String(r.study_instance_uid),
+    }));
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * `tracer import PATH...`: stores DICOM files (directories recursively) into the local archive
+ * through the same ingest path as the Storage SCP (REQUIREMENTS 5.3-5.7): validation, fix-ups,
+ * duplicate and UID-conflict policies, demographic updates. Safe beside a running `tracer
+ * serve` on the same data directory (the index is shared through SQLite's locking).
+ */
+import { defaultConfig, loadConfig } from '../node/config.js';
+import { createLogger } from '../node/log.js';
+import { archiveFromConfig } from '../node/node.js';
+import { StoreFailure, storeStatusFor } from '../services/storage-scp.js';
+import { formatStatus } from '../net/index.js';
+import { UsageError, parse } from './args.js';
+import { expandPaths } from './files.js';
+
+const HELP = `Usage: tracer import [--config FILE] [--data DIR] [options] FILE|DIR...
+
+Stores DICOM files into the local archive (store.root), as if they had been received by
+C-STORE: the storage.* options of the configuration apply. Files that are not DICOM are
+reported and skipped. Exit code 0 when every file was stored (warnings included), 1 otherwise.
+
+  -c, --config FILE   configuration file (YAML or JSON)
+  -d, --data DIR      data directory (store.root)
+      --json          print one JSON line per file
+  -q, --quiet         print only failures and the summary
+  -h, --help          show this help`;
+
+export async function run(argv: string[]): Promise<number> {
+  const parsed = parse(argv, { config: { type: 'string', short: 'c' }, data: { type: 'string', short: 'd' }, json: { type: 'boolean' }, quiet: { type: 'boolean', short: 'q' } }, HELP);
+  if (!parsed) return 0;
+  const v = parsed.values;
+  if (parsed.positionals.length === 0) throw new UsageError(`no FILE or DIR given\n${HELP}`);
+  const cfg = v.config ? loadConfig(v.config) : defaultConfig();
+  if (v.data) cfg.store.root = String(v.data);
+  const logger = createLogger({ level: 'warn', format: cfg.log.format });
+  const archive = archiveFromConfig(cfg, logger);
+  await archive.open({ check: false });
+  const counts = { stored: 0, replaced: 0, ignored: 0, quarantined: 0, warnings: 0, failed: 0 };
+  try {
+    for (const file of expandPaths(parsed.positionals)) {
+      try {
+        const r = await archive.importFile(file);
+        counts[r.outcome]++;
+        const warn = r.status !== undefined && r.status !== 0;
+        if (warn) counts.warnings++;
+        if (v.json) console.log(JSON.stringify({ file, outcome: r.outcome, status: formatStatus(r.status ?? 0), reason: r.reason, path: r.location }));
+        else if (!v.quiet || warn) console.log(`${r.outcome.padEnd(11)} ${file}${warn ? ` (${formatStatus(r.status!)}: ${r.reason})` : ''}`);
+      } catch (err) {
+        counts.failed++;
+        const f = err instanceof StoreFailure ? err : undefined;
+        const status = f ? formatStatus(storeStatusFor(f.kind, cfg.storage.privateStatusCodes)) : 'error';
+        if (v.json) console.log(JSON.stringify({ file, outcome: 'failed', status, reason: (err as Error).message }));
+        else console.error(`failed      ${file} (${status}: ${(err as Error).message})`);
+      }
+    }
+  } finally {
+    await archive.close();
+  }
+  if (!v.json) console.log(`${counts.stored} stored, ${counts.replaced} replaced, ${counts.ignored} duplicates ignored, ${counts.quarantined} quarantined, ${counts.failed} failed${counts.warnings ? ` (${counts.warnings} with warnings)` : ''}`);
+  return counts.failed > 0 ? 1 : 0;
+}

@@ -1,0 +1,247 @@
+/**
+ * The archive: the ingest path's policies (REQUIREMENTS 5.4-5.6), the start-up check, `tracer
+ * import` and `tracer delete`, and crash safety: `tracer serve` killed (SIGKILL) during a large
+ * storescu transfer, restarted, and checked (every row has its file and every file its row, no
+ * temporary debris, every instance storescu saw acknowledged is present).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, rm, unlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { Archive } from '../../src/archive/ingest.js';
+import { Dataset } from '../../src/dicom/dataset.js';
+import { readDicomFile } from '../../src/dicom/part10.js';
+import { encodeDicomFile } from '../../src/dicom/write.js';
+import { listFiles } from '../helpers/node.js';
+import { requireTools } from '../helpers/peers.js';
+import { TRACER_BIN, startServe } from '../helpers/serve-process.js';
+
+const CT = '1.2.840.10008.5.1.4.1.1.2';
+const ROOT = '1.2.826.0.1.3680043.9.7.300';
+
+function instance(o: { study?: string; series?: string; sop: string; name?: string; pid?: string; modality?: string; pixels?: number; rows?: number }): Buffer {
+  const ds = new Dataset();
+  ds.setString(0x00080016, 'UI', CT);
+  if (o.sop) ds.setString(0x00080018, 'UI', o.sop);
+  ds.setString(0x00080060, 'CS', o.modality ?? 'CT');
+  ds.setString(0x00100010, 'PN', o.name ?? 'Doe^Jane');
+  ds.setString(0x00100020, 'LO', o.pid ?? 'ID1');
+  ds.setString(0x0020000d, 'UI', o.study ?? `${ROOT}.1`);
+  ds.setString(0x0020000e, 'UI', o.series ?? `${ROOT}.1.1`);
+  ds.setNumbers(0x00280002, 'US', [1]);
+  ds.setNumbers(0x00280010, 'US', [o.rows ?? 4]);
+  ds.setNumbers(0x00280011, 'US', [4]);
+  ds.setNumbers(0x00280100, 'US', [16]);
+  ds.setNumbers(0x7fe00010, 'OW', new Array(o.pixels ?? 16).fill(7));
+  return Buffer.concat([...encodeDicomFile({ dataset: ds, transferSyntaxUID: '1.2.840.10008.1.2.1' })]);
+}
+
+async function tmp(): Promise<string> {
+  return mkdtemp(join(tmpdir(), 'tracer-archive-'));
+}
+
+/** Index rows (paths) read straight from the database. */
+function rows(root: string): string[] {
+  const db = new Database(join(root, '.index', 'tracer.sqlite'), { readonly: true });
+  try {
+    return (db.prepare('SELECT path FROM instance ORDER BY path').all() as { path: string }[]).map((r) => r.path);
+  } finally {
+    db.close();
+  }
+}
+
+async function stored(root: string): Promise<string[]> {
+  return (await listFiles(root)).filter((f) => !f.startsWith('.')).sort();
+}
+
+test('fix-ups (STOR-030/031): B000, coerced values, Original Attributes Sequence with the old ones', async () => {
+  const dir = await tmp();
+  try {
+    await writeFile(join(dir, 'a.dcm'), instance({ sop: `${ROOT}.1.1.1`, name: '', rows: 2 }));
+    const a = new Archive({ root: join(dir, 'data'), policy: { fixups: { emptyPatientName: 'Unknown', emptyPatientId: false, rowsColumnsFromPixelData: true, generateMissingSopInstanceUid: false } } });
+    await a.open();
+    try {
+      const r = await a.importFile(join(dir, 'a.dcm'));
+      assert.equal(r.status, 0xb000);
+      assert.match(r.reason ?? '', /Patient's Name set to 'Unknown'.*Rows\/Columns set to 4x4/);
+      const f = readDicomFile(r.location);
+      assert.equal(f.dataset.string(0x00100010), 'Unknown');
+      assert.equal(f.dataset.number(0x00280010), 4);
+      const item = f.dataset.sequence(0x04000561)[0]!;
+      assert.equal(item.string(0x04000565), 'COERCE');
+      const orig = item.sequence(0x04000550)[0]!;
+      assert.equal(orig.number(0x00280010), 2);
+      assert.equal(orig.string(0x00100010) ?? '', '');
+      f.source.close();
+    } finally {
+      await a.close();
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('UID conflicts (STOR-041) and demographic updates (STOR-050)', async () => {
+  const dir = await tmp();
+  const root = join(dir, 'data');
+  try {
+    const lines: Record<string, unknown>[] = [];
+    const logger = { error: () => undefined, warn: (msg: string, f?: object) => lines.push({ msg, ...f }), info: (msg: string, f?: object) => lines.push({ msg, ...f }), debug: () => undefined, trace: () => undefined, child() { return this; }, enabled: () => true };
+    const a = new Archive({ root, logger });
+    await a.open();
+    try {
+      await writeFile(join(dir, '1.dcm'), instance({ sop: `${ROOT}.1.1.1`, name: 'Doe^Jane' }));
+      await writeFile(join(dir, '2.dcm'), instance({ sop: `${ROOT}.1.1.2`, name: 'Doe^Janet' }));
+      // the same series UID in another study: quarantined, status success
+      await writeFile(join(dir, '3.dcm'), instance({ study: `${ROOT}.2`, series: `${ROOT}.1.1`, sop: `${ROOT}.1.1.3` }));
+      // the same SOP UID in another series: stored (storage.sopUidConflict store)
+      await writeFile(join(dir, '4.dcm'), instance({ series: `${ROOT}.1.2`, sop: `${ROOT}.1.1.1`, modality: 'PT', name: 'Doe^Janet' }));
+      assert.equal((await a.importFile(join(dir, '1.dcm'))).outcome, 'stored');
+      assert.equal((await a.importFile(join(dir, '2.dcm'))).outcome, 'stored');
+      const q = await a.importFile(join(dir, '3.dcm'));
+      assert.equal(q.outcome, 'quarantined');
+      assert.equal(q.status ?? 0, 0);
+      assert.equal((await a.index.listQuarantine()).length, 1);
+      assert.equal((await a.importFile(join(dir, '4.dcm'))).outcome, 'stored');
+      assert.deepEqual(await a.index.counts(), { patients: 1, studies: 1, series: 2, instances: 3 });
+      // latestWins: the patient of the study is now Doe^Janet, and the change is logged
+      const change = lines.find((l) => l.msg === 'demographics updated (latest instance wins)');
+      assert.ok(change, 'demographic change logged');
+      assert.equal(change!.old, 'Doe^Jane');
+      assert.equal(change!.new, 'Doe^Janet');
+      const found = [];
+      for await (const m of a.index.find({ model: 'STUDY_ROOT', level: 'STUDY', keys: [{ tag: 0x00100010, vr: 'PN', values: ['doe^janet'] }], match: { caseInsensitive: 'pnOnly', pnMatching: 'componentWise', implicitTrailingWildcard: false } })) found.push(m);
+      assert.equal(found.length, 1);
+      assert.deepEqual(found[0]!.headers.STUDY!['00080061']!.Value, ['CT', 'PT']);
+    } finally {
+      await a.close();
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('start-up check after an unclean stop: orphan file indexed, row without file removed, debris removed, junk quarantined', async () => {
+  const dir = await tmp();
+  const root = join(dir, 'data');
+  try {
+    let a = new Archive({ root });
+    await a.open();
+    for (const n of [1, 2, 3]) {
+      await writeFile(join(dir, `${n}.dcm`), instance({ sop: `${ROOT}.1.1.${n}` }));
+      await a.importFile(join(dir, `${n}.dcm`));
+    }
+    await a.index.close(); // no clean mark: as if killed
+    const series = join(root, `${ROOT}.1`, `${ROOT}.1.1`);
+    await unlink(join(series, `${ROOT}.1.1.2.dcm`));
+    // a file placed but never indexed, and a partial file
+    await writeFile(join(series, `${ROOT}.1.1.9.dcm`), Buffer.concat([instance({ sop: `${ROOT}.1.1.9` })]));
+    await writeFile(join(series, 'junk.dcm'), 'not dicom');
+    await writeFile(join(root, '.incoming', 'x.part'), 'partial');
+    a = new Archive({ root });
+    const { check, stale } = await a.open();
+    assert.deepEqual(stale, ['x.part']);
+    assert.deepEqual({ ...check, ms: 0 }, { files: 4, indexed: 1, removed: 1, quarantined: 1, ms: 0 });
+    await a.close();
+    assert.deepEqual(rows(root), [1, 3, 9].map((n) => `${ROOT}.1/${ROOT}.1.1/${ROOT}.1.1.${n}.dcm`));
+    assert.deepEqual(await stored(root), rows(root));
+    // a clean close: no walk at the next open
+    a = new Archive({ root });
+    assert.equal((await a.open()).check, undefined);
+    await a.close();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('tracer import and tracer delete (CLI): files and index agree after each', async () => {
+  const dir = await tmp();
+  const root = join(dir, 'data');
+  try {
+    await mkdir(join(dir, 'in', 'sub'), { recursive: true });
+    for (const n of [1, 2]) await writeFile(join(dir, 'in', `${n}.dcm`), instance({ sop: `${ROOT}.1.1.${n}` }));
+    await writeFile(join(dir, 'in', 'sub', '3.dcm'), instance({ study: `${ROOT}.2`, series: `${ROOT}.2.1`, sop: `${ROOT}.2.1.1`, pid: 'ID2' }));
+    await writeFile(join(dir, 'in', 'readme.txt'), 'not DICOM');
+    const imp = spawnSync(process.execPath, [TRACER_BIN, 'import', '--data', root, join(dir, 'in')], { encoding: 'utf8' });
+    assert.equal(imp.status, 1, 'one file was not DICOM');
+    assert.match(imp.stdout, /3 stored, 0 replaced, 0 duplicates ignored, 0 quarantined, 1 failed/);
+    assert.match(imp.stderr, /readme\.txt \(0xC000/);
+    assert.equal(rows(root).length, 3);
+    const again = spawnSync(process.execPath, [TRACER_BIN, 'import', '-q', '--data', root, join(dir, 'in', '1.dcm')], { encoding: 'utf8' });
+    assert.equal(again.status, 0);
+    assert.match(again.stdout, /0 stored, 0 replaced, 1 duplicates ignored/);
+    const del = spawnSync(process.execPath, [TRACER_BIN, 'delete', '--data', root, '--study', `${ROOT}.1`], { encoding: 'utf8' });
+    assert.equal(del.status, 0, del.stderr);
+    assert.match(del.stdout, /deleted study .*: 2 instance\(s\)/);
+    assert.deepEqual(rows(root), [`${ROOT}.2/${ROOT}.2.1/${ROOT}.2.1.1.dcm`]);
+    assert.deepEqual(await stored(root), rows(root));
+    const delp = spawnSync(process.execPath, [TRACER_BIN, 'delete', '--data', root, '--patient', 'ID2'], { encoding: 'utf8' });
+    assert.equal(delp.status, 0, delp.stderr);
+    assert.deepEqual(rows(root), []);
+    assert.deepEqual(await stored(root), []);
+    const none = spawnSync(process.execPath, [TRACER_BIN, 'delete', '--data', root, '--instance', '1.2.3'], { encoding: 'utf8' });
+    assert.equal(none.status, 1);
+    assert.match(none.stderr, /not found: image 1\.2\.3/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('crash safety: tracer serve killed (SIGKILL) three times during a storescu transfer; after restart store and index agree', async (t) => {
+  if (!requireTools(t, 'storescu')) return;
+  const dir = await tmp();
+  const root = join(dir, 'data');
+  try {
+    await mkdir(join(dir, 'in'));
+    const N = 400;
+    for (let i = 0; i < N; i++) await writeFile(join(dir, 'in', `f${String(i).padStart(4, '0')}.dcm`), instance({ series: `${ROOT}.1.${(i % 4) + 1}`, sop: `${ROOT}.1.${(i % 4) + 1}.${i}`, pixels: 2048 }));
+    const acknowledged = new Set<string>();
+    for (let round = 0; round < 3; round++) {
+      const srv = await startServe(dir, ['--data', root]);
+      const p = spawn('storescu', ['-v', '-aet', 'CRASH', '-aec', 'TRACER', '+sd', '127.0.0.1', String(srv.port), join(dir, 'in')], { env: { ...process.env, TCP_NODELAY: '1' } });
+      let out = '';
+      let lastSop = '';
+      p.stderr.on('data', (c: Buffer) => {
+        out += c.toString();
+        let i: number;
+        while ((i = out.indexOf('\n')) >= 0) {
+          const line = out.slice(0, i);
+          out = out.slice(i + 1);
+          const f = /Sending file: .*f(\d{4})\.dcm/.exec(line);
+          if (f) {
+            const i = Number(f[1]);
+            lastSop = `${ROOT}.1.${(i % 4) + 1}.${i}`;
+          }
+          if (/Received Store Response \(Success\)/.test(line) && lastSop) acknowledged.add(lastSop);
+        }
+      });
+      p.stdout.resume();
+      // kill at a random moment of the transfer
+      const stores = () => srv.logs.filter((l) => l.msg === 'stored').length;
+      const target = 20 + Math.floor(Math.random() * 80);
+      const t0 = Date.now();
+      while (stores() < target && Date.now() - t0 < 15000 && p.exitCode === null) await new Promise((r) => setTimeout(r, 2));
+      await new Promise((r) => setTimeout(r, Math.random() * 20));
+      srv.proc.kill('SIGKILL');
+      await srv.exited;
+      await new Promise<void>((r) => (p.exitCode !== null ? r() : p.once('exit', () => r())));
+    }
+    // restart: the start-up check reconciles; then stop cleanly
+    const srv = await startServe(dir, ['--data', root]);
+    assert.ok(srv.logs.some((l) => l.msg === 'start-up check of the store after an unclean stop'));
+    await new Promise((r) => setTimeout(r, 300)); // signal handlers are installed once the node is up
+    assert.equal(await srv.stop(), 0);
+    const files = await stored(root);
+    assert.deepEqual(files, rows(root), 'every row has its file and every file its row');
+    assert.deepEqual(await readdir(join(root, '.incoming')), [], 'no temporary debris');
+    const present = new Set(files.map((f) => f.split('/').pop()!.replace(/\.dcm$/, '')));
+    assert.ok(acknowledged.size > 0, 'storescu saw acknowledgements');
+    for (const sop of acknowledged) assert.ok(present.has(sop), `acknowledged ${sop} is stored`);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
