@@ -2,7 +2,7 @@
  * Resolving the peer of an SCU command: a registered node name (REQUIREMENTS 2.2) or HOST PORT
  * (VER-003: usable without configuring the node), with --aet/--aec overrides and --config.
  */
-import { defaultConfig, findNode, loadConfig, resolveConfig, type NodeConfig, type TracerConfig } from '../node/config.js';
+import { adHocNode, defaultConfig, findNode, loadConfig, type NodeConfig, type TracerConfig } from '../node/config.js';
 import { DEFAULT_CALLED_AE, DEFAULT_CALLING_AE, type Destination } from '../services/scu-connection.js';
 import { UsageError, type Values } from './args.js';
 
@@ -41,7 +41,7 @@ export function resolvePeer(values: Values, positionals: string[], help: string)
       throw new UsageError(`'${first}' is not a registered node${known ? ` (known: ${known})` : ''} and '${second ?? ''}' is not a port number (1-65535)\n${help}`);
     }
     // Every node option at its default; --aec is checked below with the option's name.
-    node = resolveConfig({ nodes: [{ name: 'command-line', aeTitle: DEFAULT_CALLED_AE, host: first, port }] }, 'command line').nodes[0]!;
+    node = adHocNode({ name: 'command-line', aeTitle: DEFAULT_CALLED_AE, host: first, port });
     rest = more;
   }
   if (values.aec) node.aeTitle = values.aec as string;

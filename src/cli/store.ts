@@ -3,7 +3,7 @@
  * storescu. A thin shell over services/storage-scu.ts: options, a progress bar on a terminal
  * (plain log lines otherwise), a summary and the list of what failed.
  */
-import cliProgress from 'cli-progress';
+import type cliProgress from 'cli-progress';
 import { transferSyntax } from '../dicom/dictionary/index.js';
 import { createLogger, type Logger } from '../node/log.js';
 import { storeFiles, storeOptionsFromConfig, type FileResult, type StoreOptions, type StoreProgress, type StoreReport } from '../services/storage-scu.js';
@@ -119,6 +119,8 @@ export async function run(argv: string[]): Promise<number> {
   if (files.length === 0) throw new Error(`no files found in ${peer.rest.join(' ')}`);
 
   const tty = !!process.stderr.isTTY && !v['no-progress'] && !v.quiet && !v.json;
+  // Loaded only for a progress bar (start-up time of scripted runs).
+  const bars: typeof cliProgress | undefined = tty ? (await import('cli-progress')).default : undefined;
   let bar: cliProgress.MultiBar | undefined;
   const out = (line: string): void => {
     if (bar) bar.log(line + '\n');
@@ -157,13 +159,13 @@ export async function run(argv: string[]): Promise<number> {
   const progress = (p: StoreProgress): void => {
     if (p.kind === 'scanned') {
       totalBytes = p.bytes;
-      if (tty) {
-        bar = new cliProgress.MultiBar({
+      if (bars) {
+        bar = new bars.MultiBar({
           stream: process.stderr,
           hideCursor: true,
           clearOnComplete: false,
           format: ' {bar} {percentage}% | {value}/{total} files | {mb}/{totalMb} MB | {rate} files/s | {failed} failed',
-        }, cliProgress.Presets.shades_classic);
+        }, bars.Presets.shades_classic);
         single = bar.create(p.total, 0, { mb: '0.0', totalMb: mb(p.bytes), rate: '0', failed: 0 });
       } else if (!v.quiet && !v.json) {
         out(`sending ${p.sendable} of ${p.total} files (${mb(p.bytes)} MB) to ${who}`);

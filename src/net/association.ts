@@ -573,6 +573,16 @@ export class Association extends EventEmitter implements UpperLayerProvider {
     );
   }
 
+  /**
+   * Whether every byte given to send() so far has left this process: no message is being
+   * sent and the transport holds nothing unwritten. A caller that lent a data set Buffer may
+   * reuse it once this is true (checked after the response, so normally true).
+   */
+  get outputFlushed(): boolean {
+    const s = this.socket;
+    return this.sending === 0 && (s === undefined || s.writableLength === 0);
+  }
+
   /** The accepted presentation context for a SOP class (and transfer syntax), or undefined. */
   findContext(abstractSyntax: string, transferSyntax?: string): NegotiatedContext | undefined {
     for (const c of this.negotiated?.contexts.values() ?? []) {

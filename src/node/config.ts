@@ -3,9 +3,9 @@
  * option's path and what is wrong; defaults are filled in from the schema.
  */
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { extname } from 'node:path';
-import { Ajv, type ErrorObject } from 'ajv';
-import { parse as parseYaml } from 'yaml';
+import type { Ajv as AjvClass, ErrorObject } from 'ajv';
 import { configSchema } from './config-schema.js';
 import { transferSyntax } from '../dicom/dictionary/index.js';
 import { normalizeThumbprint } from '../net/tls.js';
@@ -122,13 +122,44 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-let validator: ReturnType<Ajv['compile']> | undefined;
-function validate(): ReturnType<Ajv['compile']> {
+// ajv (and yaml) are loaded on first use: compiling the schema costs ~150 ms at start-up, which
+// commands run without a configuration file (the embedded defaults) never pay.
+const requireLazy = createRequire(import.meta.url);
+let validator: ReturnType<AjvClass['compile']> | undefined;
+function validate(): ReturnType<AjvClass['compile']> {
   if (!validator) {
+    const { Ajv } = requireLazy('ajv') as typeof import('ajv');
     const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false });
     validator = ajv.compile(configSchema);
   }
   return validator;
+}
+
+interface SchemaNode {
+  type?: unknown;
+  default?: unknown;
+  properties?: Record<string, SchemaNode>;
+  items?: SchemaNode;
+}
+
+/**
+ * Fills in the schema's defaults the way ajv's `useDefaults` does (a missing property of an
+ * object gets a copy of its `default`, then objects and array items are filled in recursively;
+ * nothing inside anyOf/oneOf), without compiling the schema. Only for values known to be valid
+ * (the empty configuration, an ad hoc node): it does not validate. The test suite checks that it
+ * gives what ajv gives.
+ */
+function fillDefaults(schema: SchemaNode, value: unknown): void {
+  if (Array.isArray(value)) {
+    if (schema.items) for (const item of value) fillDefaults(schema.items, item);
+    return;
+  }
+  if (!schema.properties || value === null || typeof value !== 'object') return;
+  const obj = value as Record<string, unknown>;
+  for (const [key, sub] of Object.entries(schema.properties)) {
+    if (obj[key] === undefined && sub.default !== undefined) obj[key] = structuredClone(sub.default);
+    if (obj[key] !== undefined) fillDefaults(sub, obj[key]);
+  }
 }
 
 function describe(e: ErrorObject): string {
@@ -213,7 +244,7 @@ export function loadConfig(path: string): TracerConfig {
   }
   let data: unknown;
   try {
-    data = extname(path).toLowerCase() === '.json' ? JSON.parse(text) : parseYaml(text);
+    data = extname(path).toLowerCase() === '.json' ? JSON.parse(text) : (requireLazy('yaml') as typeof import('yaml')).parse(text);
   } catch (err) {
     throw new ConfigError(`${path}: not valid ${extname(path).toLowerCase() === '.json' ? 'JSON' : 'YAML'}: ${(err as Error).message.split('\n')[0]}`);
   }
@@ -222,7 +253,27 @@ export function loadConfig(path: string): TracerConfig {
 
 /** The embedded defaults (what `tracer serve` runs with when no file is given). */
 export function defaultConfig(): TracerConfig {
-  return resolveConfig({}, 'defaults');
+  // Same result as resolveConfig({}, 'defaults') (test/node/config.test.ts), without compiling the schema.
+  const c = {} as TracerConfig;
+  fillDefaults(configSchema as unknown as SchemaNode, c);
+  checkSemantics(c, 'defaults');
+  return c;
+}
+
+/**
+ * A node entry with every option at its default (an SCU command's HOST PORT peer): the same as
+ * `resolveConfig({ nodes: [node] }).nodes[0]`, without compiling the schema when the given
+ * fields are plainly valid (otherwise the full validation reports what is wrong).
+ */
+export function adHocNode(fields: { name: string; aeTitle: string; host: string; port: number }, source = 'command line'): NodeConfig {
+  const item = (configSchema as unknown as { properties: { nodes: { items: SchemaNode } } }).properties.nodes.items;
+  const p = item.properties as unknown as Record<'name' | 'aeTitle', { pattern: string; maxLength?: number }>;
+  const plain = new RegExp(p.name.pattern, 'u').test(fields.name) && new RegExp(p.aeTitle.pattern, 'u').test(fields.aeTitle) &&
+    fields.aeTitle.length <= p.aeTitle.maxLength! && fields.host.length > 0 && Number.isInteger(fields.port) && fields.port >= 1 && fields.port <= 65535;
+  if (!plain) return resolveConfig({ nodes: [fields] }, source).nodes[0]!;
+  const node = { ...fields } as NodeConfig;
+  fillDefaults(item, node);
+  return node;
 }
 
 /** Finds a registered node by its logical name (or AE title, as a convenience). */

@@ -348,7 +348,7 @@ class StoreJob {
       if (this.stopped || reopen || broken !== undefined || !a.isEstablished) {
         // Read ahead, but this association is ending: the instance waits for the next one.
         slots.release();
-        data.close();
+        data.close(true); // never sent
         plan.queue.unshift(item);
         putBack = true;
         return;
@@ -447,10 +447,14 @@ class StoreJob {
 
   /** Sends one instance on its context; resolves with the C-STORE response. */
   private async sendOne(a: Association, item: StoreItem, choice: ContextChoice, data: Prepared) {
+    let answered = false;
     try {
-      return await a.sendRequest(this.request(item, data.sopInstanceUID), { presentationContextId: choice.pc.id, dataset: data.dataset });
+      const rsp = await a.sendRequest(this.request(item, data.sopInstanceUID), { presentationContextId: choice.pc.id, dataset: data.dataset });
+      answered = true;
+      return rsp;
     } finally {
-      data.close();
+      // The data set's buffer is reused only when nothing of it can still be waiting to be written.
+      data.close(answered && a.outputFlushed);
     }
   }
 

@@ -7,6 +7,7 @@
  */
 import { statSync } from 'node:fs';
 import { readDicomFile } from '../dicom/part10.js';
+import { FileSource } from '../dicom/source.js';
 import { lookupUid, transferSyntax, TS } from '../dicom/dictionary/index.js';
 import type { NegotiatedContext, Negotiated, ProposedContext } from '../net/index.js';
 import { canDecode, canEncode, encoderLimits } from '../pixels/codecs/registry.js';
@@ -90,7 +91,8 @@ export function scanFile(path: string, index: number): StoreItem | string {
     const info = transferSyntax(ts);
     // The reader found an implicit data set behind a meta that says explicit: the bytes decide.
     if (info && !info.deflated && info.explicitVR && ds.explicitVR === false) ts = TS.ImplicitVRLittleEndian;
-    const size = statSync(path).size;
+    // The reader's source is the file itself (its size known from the open), unless it was inflated.
+    const size = file.source instanceof FileSource ? file.source.size : statSync(path).size;
     return { index, path, sopClassUID, sopInstanceUID, transferSyntaxUID: ts, datasetOffset: file.datasetOffset, datasetBytes: Math.max(0, size - file.datasetOffset) };
   } finally {
     file.source.close();

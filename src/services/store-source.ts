@@ -3,6 +3,7 @@
  * read in one go when small and streamed with back-pressure when not, or the data set
  * re-encoded into another uncompressed transfer syntax (PS3.5 7, SEND-021).
  */
+import { closeSync, openSync, readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { DatasetSource } from '../net/index.js';
 import { readDicomFile } from '../dicom/part10.js';
@@ -24,9 +25,31 @@ const WHOLE = 4 * 1024 * 1024;
 const WHOLE_BUDGET = 64 * 1024 * 1024;
 let wholeHeld = 0;
 
+/**
+ * Data set buffers of whole reads, recycled (most files of a series have the same size): a
+ * fresh 0.5 MB buffer per CT slice cost more in garbage collection than the read itself.
+ * A buffer is given back only when the caller knows every byte of it was written out.
+ */
+const spare = new Map<number, Buffer[]>();
+const SPARE_PER_SIZE = 4;
+function takeBuffer(n: number): Buffer {
+  const b = spare.get(n)?.pop();
+  return b ?? Buffer.allocUnsafe(n);
+}
+function giveBack(b: Buffer): void {
+  if (b.length <= CHUNK) return; // small ones come from the allocator's pool anyway
+  let list = spare.get(b.length);
+  if (!list) {
+    if (spare.size >= 8) spare.clear();
+    spare.set(b.length, (list = []));
+  }
+  if (list.length < SPARE_PER_SIZE) list.push(b);
+}
+
 export interface Prepared {
   dataset: DatasetSource;
-  close: () => void;
+  /** Releases the data set; `reusable`: its bytes were all written out, its buffer may be reused. */
+  close: (reusable?: boolean) => void;
   /** Data set bytes sent (known once sent, for a converted data set). */
   bytes: () => number;
   /** The SOP Instance UID of the data set sent, when lossy compression gave it a new one (SEND-021). */
@@ -40,33 +63,40 @@ export interface Prepared {
  */
 export async function openDataset(item: StoreItem, choice: ContextChoice, log: Logger): Promise<Prepared> {
   if (!choice.convert) {
-    // Opened before sending, so that a vanished file fails this instance, not the association.
-    const fh = await open(item.path, 'r');
     const n = item.datasetBytes;
     if (n <= WHOLE && n % 2 === 0 && (n <= CHUNK || wholeHeld + n <= WHOLE_BUDGET)) {
+      // One synchronous open, read and close (like the header scan): for a file in the page
+      // cache that is a memory copy of ~0.1 ms, half the time and a fraction of the CPU of
+      // three thread-pool round trips, and it runs while the previous instance is on the wire.
       const held = n > CHUNK ? n : 0;
       wholeHeld += held;
       let released = false;
-      const release = (): void => {
-        if (!released) wholeHeld -= held;
+      const buf = takeBuffer(n);
+      const release = (reusable?: boolean): void => {
+        if (released) return;
+        wholeHeld -= held;
         released = true;
+        if (reusable) giveBack(buf);
       };
+      let fd: number | undefined;
       try {
-        const buf = Buffer.allocUnsafe(n);
+        fd = openSync(item.path, 'r');
         let got = 0;
         while (got < buf.length) {
-          const { bytesRead } = await fh.read(buf, got, buf.length - got, item.datasetOffset + got);
+          const bytesRead = readSync(fd, buf, got, buf.length - got, item.datasetOffset + got);
           if (bytesRead === 0) throw new Error(`file shrank to ${item.datasetOffset + got} bytes since it was scanned`);
           got += bytesRead;
         }
         return { dataset: buf, close: release, bytes: () => buf.length };
       } catch (err) {
-        release();
+        release(true);
         throw err;
       } finally {
-        await fh.close();
+        if (fd !== undefined) closeSync(fd);
       }
     }
+    // Opened before sending, so that a vanished file fails this instance, not the association.
+    const fh = await open(item.path, 'r');
     const stream = fh.createReadStream({ start: item.datasetOffset, highWaterMark: CHUNK });
     const close = (): void => void fh.close().catch(() => undefined);
     if (item.datasetBytes % 2 === 1 && transferSyntax(item.transferSyntaxUID)?.deflated) {

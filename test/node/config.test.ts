@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, defaultConfig, findNode, loadConfig, resolveConfig } from '../../src/node/config.js';
+import { ConfigError, adHocNode, defaultConfig, findNode, loadConfig, resolveConfig } from '../../src/node/config.js';
 
 test('embedded defaults: TRACER on 11112, data in ./tracer-data, Appendix A defaults', () => {
   const c = defaultConfig();
@@ -69,4 +69,14 @@ test('YAML and JSON files load; bad syntax names the file', () => {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('the embedded defaults and ad hoc nodes, filled in without ajv, equal what the schema validation gives', () => {
+  assert.deepEqual(defaultConfig(), resolveConfig({}, 'defaults'));
+  const fields = { name: 'command-line', aeTitle: 'ANY-SCP', host: 'pacs.example', port: 104 };
+  assert.deepEqual(adHocNode(fields), resolveConfig({ nodes: [fields] }).nodes[0]);
+  const a = defaultConfig();
+  a.nodes.push(adHocNode(fields));
+  assert.equal(defaultConfig().nodes.length, 0, 'each call returns fresh objects');
+  assert.throws(() => adHocNode({ ...fields, host: '' }), ConfigError);
 });
