@@ -112,6 +112,11 @@ export interface ArchiveIndex {
   studiesOfSeries(seriesInstanceUid: string): Promise<string[]>;
   /** Enters (or with `replace`, re-enters) an instance, in one transaction with its aggregates. */
   addInstance(entry: InstanceEntry, opts: AddOptions): Promise<AddResult>;
+  /**
+   * Optional: does the CPU work of a coming addInstance for this entry (header texts, key
+   * columns) ahead of time, e.g. while the file's fsync runs; the entry must not change after.
+   */
+  prepareInstance?(entry: InstanceEntry): void;
   /** C-FIND: matches one by one (paged underneath; stop iterating to cancel). */
   find(query: FindQuery): AsyncIterable<FindMatch>;
   /** The instances a C-FIND-like query at `level` selects, for retrieve. */

@@ -32,7 +32,7 @@ import {
   type CommitResult, type ReceivedInstance, type StorageSink, type StoreRequest,
 } from '../services/storage-scp.js';
 import { FileStore, type FileStoreInstance, type FileStoreIo } from './file-store.js';
-import { DuplicateInstanceError, type ArchiveIndex, type DemographicUpdate, type InstanceSelector } from './index.js';
+import { DuplicateInstanceError, type ArchiveIndex, type DemographicUpdate, type InstanceEntry, type InstanceSelector } from './index.js';
 import { SqliteIndex } from './sqlite-index.js';
 
 export type Validation = 'none' | 'uids' | 'uidsAndImage' | 'type1';
@@ -303,12 +303,16 @@ export class Archive implements StorageSink {
       backup = join(this.store.incoming, `${randomBytes(6).toString('hex')}.old`);
       await link(abs, backup).catch(() => (backup = undefined));
     }
+    const entry: InstanceEntry = {
+      path: rel, sopClassUid: ds.string(0x00080016)!, sopInstanceUid: sop, studyInstanceUid: study, seriesInstanceUid: series,
+      transferSyntaxUid: rq.transferSyntaxUid, size: inst.size, sourceAeTitle: rq.callingAETitle || undefined, header,
+    };
+    // The index's CPU work (header texts, key columns) runs now, while the file's fsync does,
+    // rather than between the rename and the response.
+    this.index.prepareInstance?.(entry);
     const placed = await inst.commit();
     try {
-      const added = await this.index.addInstance({
-        path: rel, sopClassUid: ds.string(0x00080016)!, sopInstanceUid: sop, studyInstanceUid: study, seriesInstanceUid: series,
-        transferSyntaxUid: rq.transferSyntaxUid, size: inst.size, sourceAeTitle: rq.callingAETitle || undefined, header,
-      }, { demographicUpdate: this.policy.demographicUpdate, replace: replace || placed.replaced });
+      const added = await this.index.addInstance(entry, { demographicUpdate: this.policy.demographicUpdate, replace: replace || placed.replaced });
       for (const c of added.changes) {
         this.log.info(c.applied ? 'demographics updated (latest instance wins)' : 'demographic difference kept (storage.demographicUpdate)', {
           level: c.level, uid: c.uid, tag: c.tag.toString(16).padStart(8, '0').toUpperCase(), old: c.old, new: c.new, sopInstanceUid: sop,

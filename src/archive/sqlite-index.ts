@@ -56,6 +56,15 @@ function indexes(table: string, keys: readonly KeyColumn[]): string {
   return keys.map((c) => `CREATE INDEX IF NOT EXISTS ${table}_${c.column} ON ${table}(${c.column});`).join('\n');
 }
 
+/**
+ * The instance columns with an index of their own. Every other instance-level key is matched
+ * within a series (the instance_uid_unique index leads with series_fk), so an index per key
+ * would only cost each ingest: 13 more b-trees written (and their pages to the WAL) per
+ * instance. The SOP Instance UID is looked up alone (duplicate and UID-conflict checks), the
+ * SOP Class UID by relational queries. Indexes of earlier versions on the others are dropped.
+ */
+const INDEXED_INSTANCE_COLUMNS = new Set(['sop_instance_uid', 'sop_class_uid']);
+
 const DDL = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS patient (
@@ -123,15 +132,23 @@ CREATE TABLE IF NOT EXISTS demographic_conflict (
 ${indexes('patient', PATIENT_KEYS)}
 ${indexes('study', STUDY_KEYS.filter((c) => c.column !== 'study_instance_uid'))}
 ${indexes('series', SERIES_KEYS)}
-${indexes('instance', INSTANCE_KEYS)}
+${indexes('instance', INSTANCE_KEYS.filter((c) => INDEXED_INSTANCE_COLUMNS.has(c.column)))}
+${INSTANCE_KEYS.filter((c) => !INDEXED_INSTANCE_COLUMNS.has(c.column)).map((c) => `DROP INDEX IF EXISTS instance_${c.column};`).join('\n')}
 `;
+
+/** The storage level of each tag key seen (a few hundred distinct keys in practice). */
+const levelOfKey = new Map<string, Level>();
 
 /** Splits an instance header into the headers kept at each level. */
 export function splitHeader(h: JsonDataset): Record<Level, JsonDataset> {
   const out: Record<Level, JsonDataset> = { PATIENT: {}, STUDY: {}, SERIES: {}, IMAGE: h };
-  for (const [k, v] of Object.entries(h)) {
-    const level = storageLevelOf(parseInt(k, 16));
-    if (level !== 'IMAGE') out[level][k] = v;
+  for (const k in h) {
+    let level = levelOfKey.get(k);
+    if (level === undefined) {
+      level = storageLevelOf(parseInt(k, 16));
+      if (levelOfKey.size < 100_000) levelOfKey.set(k, level);
+    }
+    if (level !== 'IMAGE') out[level][k] = h[k]!;
   }
   return out;
 }
@@ -169,6 +186,14 @@ export function patientKey(h: JsonDataset, keys: readonly string[]): string {
   return JSON.stringify(parts);
 }
 
+/** The CPU work of addInstance on one entry, done ahead when possible (prepareInstance). */
+interface Prepared {
+  split: Record<Level, JsonDataset>;
+  /** JSON text of each level's part of the header. */
+  text: Record<Level, string>;
+  patientKey: string;
+}
+
 function now(): string {
   return new Date().toISOString();
 }
@@ -178,6 +203,8 @@ export class SqliteIndex implements ArchiveIndex {
   private readonly matchKeys: readonly string[];
   private readonly pageSize: number;
   private readonly st: Record<string, Database.Statement>;
+  /** Entries whose CPU work prepareInstance did (weak: an entry never added costs nothing). */
+  private readonly prepared = new WeakMap<InstanceEntry, Prepared>();
 
   constructor(readonly path: string, opts: SqliteIndexOptions = {}) {
     mkdirSync(dirname(path), { recursive: true });
@@ -187,6 +214,10 @@ export class SqliteIndex implements ArchiveIndex {
     this.db.pragma('busy_timeout = 10000');
     // Keep the WAL from growing without bound on a small disk.
     this.db.pragma('journal_size_limit = 4194304');
+    // Temporary b-trees (DISTINCT, ORDER BY) in memory; a larger page cache (16 MiB) for the
+    // unique indexes every ingest walks.
+    this.db.pragma('temp_store = MEMORY');
+    this.db.pragma('cache_size = -16384');
     this.db.exec(DDL);
     const v = this.db.prepare('SELECT value FROM meta WHERE key = ?').get('schema') as Row | undefined;
     if (!v) this.db.prepare('INSERT INTO meta(key, value) VALUES (?, ?)').run('schema', SCHEMA_VERSION);
@@ -249,6 +280,7 @@ export class SqliteIndex implements ArchiveIndex {
       setMeta: this.db.prepare('INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)'),
       delMeta: this.db.prepare('DELETE FROM meta WHERE key = ?'),
     };
+    this.addTx = this.db.transaction((e: InstanceEntry, o: AddOptions, prep: Prepared) => this.addInstanceSync(e, o, prep));
   }
 
   // --- ingest ---------------------------------------------------------------------------
@@ -264,7 +296,25 @@ export class SqliteIndex implements ArchiveIndex {
   }
 
   async addInstance(entry: InstanceEntry, opts: AddOptions): Promise<AddResult> {
-    return this.db.transaction(() => this.addInstanceSync(entry, opts))();
+    const prep = this.prepared.get(entry) ?? this.prepare(entry);
+    this.prepared.delete(entry);
+    return this.addTx(entry, opts, prep);
+  }
+
+  /** The transaction of addInstance, made once (db.transaction() builds its wrappers per call). */
+  private readonly addTx: (e: InstanceEntry, opts: AddOptions, prep: Prepared) => AddResult;
+
+  prepareInstance(entry: InstanceEntry): void {
+    this.prepared.set(entry, this.prepare(entry));
+  }
+
+  private prepare(e: InstanceEntry): Prepared {
+    const split = splitHeader(e.header);
+    return {
+      split,
+      text: { PATIENT: JSON.stringify(split.PATIENT), STUDY: JSON.stringify(split.STUDY), SERIES: JSON.stringify(split.SERIES), IMAGE: JSON.stringify(e.header) },
+      patientKey: patientKey(split.PATIENT, this.matchKeys),
+    };
   }
 
   private keyParams(keys: readonly KeyColumn[], h: JsonDataset): Row {
@@ -292,22 +342,25 @@ export class SqliteIndex implements ArchiveIndex {
     return mode === 'latestWins' ? { ...old, ...fresh } : { ...fresh, ...old };
   }
 
-  private addInstanceSync(e: InstanceEntry, opts: AddOptions): AddResult {
+  private addInstanceSync(e: InstanceEntry, opts: AddOptions, prep: Prepared): AddResult {
     const changes: DemographicChange[] = [];
-    const h = splitHeader(e.header);
-    const pKey = patientKey(h.PATIENT, this.matchKeys);
+    const h = prep.split;
+    const pKey = prep.patientKey;
     const ts = now();
 
     let study = this.st.studyByUid!.get(e.studyInstanceUid) as Row | undefined;
     let patientId: number;
     if (study) {
       const current = this.st.patientById!.get(study.patient_fk) as Row;
-      const merged = this.merge('PATIENT', e.studyInstanceUid, JSON.parse(String(current.header)) as JsonDataset, h.PATIENT, opts.demographicUpdate, changes);
-      const mergedKey = patientKey(merged, this.matchKeys);
+      // The same header as the stored one (the usual case: instances of one study agree): the
+      // merge would change nothing, in every mode, and find no difference.
+      const samePatient = current.header === prep.text.PATIENT;
+      const merged = samePatient ? h.PATIENT : this.merge('PATIENT', e.studyInstanceUid, JSON.parse(String(current.header)) as JsonDataset, h.PATIENT, opts.demographicUpdate, changes);
+      const mergedKey = samePatient ? pKey : patientKey(merged, this.matchKeys);
       patientId = Number(current.id);
       if (mergedKey === current.match_key) {
         // Rows are rewritten only when the merge changed them: instances of one series mostly agree.
-        const text = JSON.stringify(merged);
+        const text = samePatient ? prep.text.PATIENT : JSON.stringify(merged);
         if (text !== current.header) this.st.updatePatient!.run({ id: patientId, match_key: mergedKey, header: text, ...this.keyParams(PATIENT_KEYS, merged) });
       } else {
         // The study now belongs to another patient identity (latestWins): move it there.
@@ -319,12 +372,14 @@ export class SqliteIndex implements ArchiveIndex {
         this.dropPatientIfEmpty(patientId);
         patientId = target;
       }
-      const mergedStudy = this.merge('STUDY', e.studyInstanceUid, JSON.parse(String(study.header)) as JsonDataset, h.STUDY, opts.demographicUpdate, changes);
-      const text = JSON.stringify(mergedStudy);
-      if (text !== study.header) this.st.updateStudy!.run({ id: study.id, header: text, updated_at: ts, ...this.keyParams(STUDY_KEYS, mergedStudy) });
+      if (study.header !== prep.text.STUDY) {
+        const mergedStudy = this.merge('STUDY', e.studyInstanceUid, JSON.parse(String(study.header)) as JsonDataset, h.STUDY, opts.demographicUpdate, changes);
+        const text = JSON.stringify(mergedStudy);
+        if (text !== study.header) this.st.updateStudy!.run({ id: study.id, header: text, updated_at: ts, ...this.keyParams(STUDY_KEYS, mergedStudy) });
+      }
     } else {
-      patientId = this.findOrCreatePatient(pKey, h.PATIENT, opts, changes, e.studyInstanceUid);
-      const r = this.st.insertStudy!.run({ patient_fk: patientId, header: JSON.stringify(h.STUDY), created_at: ts, updated_at: ts, ...this.keyParams(STUDY_KEYS, h.STUDY) });
+      patientId = this.findOrCreatePatient(pKey, h.PATIENT, opts, changes, e.studyInstanceUid, prep.text.PATIENT);
+      const r = this.st.insertStudy!.run({ patient_fk: patientId, header: prep.text.STUDY, created_at: ts, updated_at: ts, ...this.keyParams(STUDY_KEYS, h.STUDY) });
       this.st.addCounts!.run({ id: patientId, studies: 1, series: 0, instances: 0 });
       study = { id: r.lastInsertRowid, num_series: 0, num_instances: 0, sop_classes_in_study: null };
     }
@@ -333,7 +388,9 @@ export class SqliteIndex implements ArchiveIndex {
     let series = this.st.seriesByUid!.get(studyId, e.seriesInstanceUid) as Row | undefined;
     let seriesId: number;
     let modalityMayChange = false;
-    if (series) {
+    if (series && series.header === prep.text.SERIES) {
+      seriesId = Number(series.id);
+    } else if (series) {
       seriesId = Number(series.id);
       const merged = this.merge('SERIES', e.seriesInstanceUid, JSON.parse(String(series.header)) as JsonDataset, h.SERIES, opts.demographicUpdate, changes);
       const text = JSON.stringify(merged);
@@ -343,7 +400,7 @@ export class SqliteIndex implements ArchiveIndex {
         this.st.updateSeries!.run({ id: seriesId, header: text, ...params });
       }
     } else {
-      const r = this.st.insertSeries!.run({ study_fk: studyId, header: JSON.stringify(h.SERIES), ...this.keyParams(SERIES_KEYS, h.SERIES) });
+      const r = this.st.insertSeries!.run({ study_fk: studyId, header: prep.text.SERIES, ...this.keyParams(SERIES_KEYS, h.SERIES) });
       seriesId = Number(r.lastInsertRowid);
       this.st.addStudyCounts!.run({ id: studyId, series: 1, instances: 0 });
       this.st.addCounts!.run({ id: patientId, studies: 0, series: 1, instances: 0 });
@@ -353,7 +410,7 @@ export class SqliteIndex implements ArchiveIndex {
     const existing = this.st.instanceByUid!.get(seriesId, e.sopInstanceUid) as Row | undefined;
     const instParams = {
       series_fk: seriesId, path: e.path, transfer_syntax_uid: e.transferSyntaxUid, size: e.size, source_ae_title: e.sourceAeTitle ?? null,
-      received_at: ts, header: JSON.stringify(e.header), ...this.keyParams(INSTANCE_KEYS, e.header),
+      received_at: ts, header: prep.text.IMAGE, ...this.keyParams(INSTANCE_KEYS, e.header),
     };
     let replaced = false;
     if (existing) {
@@ -374,17 +431,17 @@ export class SqliteIndex implements ArchiveIndex {
     return { replaced, changes };
   }
 
-  private findOrCreatePatient(key: string, header: JsonDataset, opts?: AddOptions, changes?: DemographicChange[], viaStudy?: string): number {
+  private findOrCreatePatient(key: string, header: JsonDataset, opts?: AddOptions, changes?: DemographicChange[], viaStudy?: string, text?: string): number {
     const p = this.st.patientByKey!.get(key) as Row | undefined;
     if (p) {
-      if (opts && changes) {
+      if (opts && changes && (text === undefined || text !== p.header)) {
         const merged = this.merge('PATIENT', viaStudy ?? '', JSON.parse(String(p.header)) as JsonDataset, header, opts.demographicUpdate, changes);
         const text = JSON.stringify(merged);
         if (text !== p.header) this.st.updatePatient!.run({ id: p.id, match_key: key, header: text, ...this.keyParams(PATIENT_KEYS, merged) });
       }
       return Number(p.id);
     }
-    const r = this.st.insertPatient!.run({ match_key: key, header: JSON.stringify(header), ...this.keyParams(PATIENT_KEYS, header) });
+    const r = this.st.insertPatient!.run({ match_key: key, header: text ?? JSON.stringify(header), ...this.keyParams(PATIENT_KEYS, header) });
     return Number(r.lastInsertRowid);
   }
 

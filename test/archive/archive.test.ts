@@ -245,3 +245,44 @@ test('crash safety: tracer serve killed (SIGKILL) three times during a storescu 
   }
 });
 
+
+test('index: instances agreeing with the stored headers add no conflict; differing ones are compared each time; per-key instance indexes only where needed', async () => {
+  const { SqliteIndex } = await import('../../src/archive/sqlite-index.js');
+  const dir = await tmp();
+  try {
+    const path = join(dir, 'i.sqlite');
+    const idx = new SqliteIndex(path);
+    const header = (sop: string, name: string) => ({
+      '00080016': { vr: 'UI', Value: [CT] }, '00080018': { vr: 'UI', Value: [sop] }, '00080060': { vr: 'CS', Value: ['CT'] },
+      '00100010': { vr: 'PN', Value: [{ Alphabetic: name }] }, '00100020': { vr: 'LO', Value: ['ID1'] },
+      '0020000D': { vr: 'UI', Value: [`${ROOT}.1`] }, '0020000E': { vr: 'UI', Value: [`${ROOT}.1.1`] },
+    }) as import('../../src/dicom/json.js').JsonDataset;
+    const entry = (n: number, name: string) => ({
+      path: `${ROOT}.1/${ROOT}.1.1/${ROOT}.1.1.${n}.dcm`, sopClassUid: CT, sopInstanceUid: `${ROOT}.1.1.${n}`, studyInstanceUid: `${ROOT}.1`,
+      seriesInstanceUid: `${ROOT}.1.1`, transferSyntaxUid: '1.2.840.10008.1.2.1', size: 1, header: header(`${ROOT}.1.1.${n}`, name),
+    });
+    try {
+      const e1 = entry(1, 'Doe^Jane');
+      idx.prepareInstance(e1);
+      assert.deepEqual((await idx.addInstance(e1, { demographicUpdate: 'keepExisting', replace: false })).changes, []);
+      assert.deepEqual((await idx.addInstance(entry(2, 'Doe^Jane'), { demographicUpdate: 'keepExisting', replace: false })).changes, []);
+      // kept, not applied: the difference is reported for every instance that shows it
+      for (const n of [3, 4]) {
+        const e = entry(n, 'Doe^Janet');
+        idx.prepareInstance(e);
+        const r = await idx.addInstance(e, { demographicUpdate: 'keepExisting', replace: false });
+        assert.deepEqual(r.changes.map((c) => [c.level, c.old, c.new, c.applied]), [['PATIENT', 'Doe^Jane', 'Doe^Janet', false]]);
+      }
+      // latestWins applies it once; the next instance agrees
+      assert.equal((await idx.addInstance(entry(5, 'Doe^Janet'), { demographicUpdate: 'latestWins', replace: false })).changes.length, 1);
+      assert.deepEqual((await idx.addInstance(entry(6, 'Doe^Janet'), { demographicUpdate: 'latestWins', replace: false })).changes, []);
+      assert.deepEqual(await idx.counts(), { patients: 1, studies: 1, series: 1, instances: 6 });
+      const names = (idx.db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'instance' AND name LIKE 'instance_%'").all() as { name: string }[]).map((r) => r.name).sort();
+      assert.deepEqual(names, ['instance_sop_class_uid', 'instance_sop_instance_uid', 'instance_uid_unique']);
+    } finally {
+      await idx.close();
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
