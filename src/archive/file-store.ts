@@ -382,7 +382,8 @@ async function writeFully(fh: FileHandle, bufs: Buffer[]): Promise<void> {
   }
 }
 
-async function fsyncDir(dir: string): Promise<void> {
+/** Makes a directory's entries durable (a rename is durable only after this, POSIX). */
+export async function fsyncDir(dir: string): Promise<void> {
   const h = await open(dir, 'r');
   try {
     await h.sync();

@@ -31,7 +31,7 @@ import {
   StoreFailure, StoreStatus, isValidUid,
   type CommitResult, type ReceivedInstance, type StorageSink, type StoreRequest,
 } from '../services/storage-scp.js';
-import { FileStore, type FileStoreInstance, type FileStoreIo } from './file-store.js';
+import { FileStore, fsyncDir, type FileStoreInstance, type FileStoreIo } from './file-store.js';
 import { DuplicateInstanceError, type ArchiveIndex, type DemographicUpdate, type InstanceEntry, type InstanceSelector } from './index.js';
 import { SqliteIndex } from './sqlite-index.js';
 
@@ -617,12 +617,4 @@ async function dirNames(dir: string): Promise<string[]> {
   return entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
 }
 
-async function fsyncDir(dir: string): Promise<void> {
-  const h = await open(dir, 'r');
-  try {
-    await h.sync();
-  } finally {
-    await h.close();
-  }
-}
 

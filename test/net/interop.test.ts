@@ -5,6 +5,7 @@
  * Tracer's own data layer.
  */
 import { test } from 'node:test';
+import { datasetOffset } from '../helpers/node.js';
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createReadStream, createWriteStream } from 'node:fs';
@@ -71,17 +72,6 @@ async function makeCtFile(dir: string): Promise<string> {
   return out;
 }
 
-/** Offset of the data set in a Part 10 file: after preamble, 'DICM' and the (0002) group (PS3.10 7.1). */
-function datasetOffset(file: Buffer): number {
-  assert.equal(file.toString('latin1', 128, 132), 'DICM');
-  let pos = 132;
-  while (pos < file.length && file.readUInt16LE(pos) === 0x0002) {
-    const vr = file.toString('latin1', pos + 4, pos + 6);
-    if (['OB', 'OW', 'OF', 'SQ', 'UT', 'UN'].includes(vr)) pos += 12 + file.readUInt32LE(pos + 8);
-    else pos += 8 + file.readUInt16LE(pos + 6);
-  }
-  return pos;
-}
 
 function spawnTracked(procs: ChildProcess[], cmd: string, args: string[]): ChildProcess {
   const p = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });

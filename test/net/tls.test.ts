@@ -4,6 +4,7 @@
  * (echoscu/storescu -> Tracer, Tracer -> storescp). A throwaway PKI is made with openssl per run.
  */
 import { test } from 'node:test';
+import { datasetOffset } from '../helpers/node.js';
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -441,16 +442,6 @@ async function makeCtFile(dir: string): Promise<string> {
   return out;
 }
 
-/** Offset of the data set in a Part 10 file (PS3.10 7.1). */
-function datasetOffset(file: Buffer): number {
-  let pos = 132;
-  while (pos < file.length && file.readUInt16LE(pos) === 0x0002) {
-    const vr = file.toString('latin1', pos + 4, pos + 6);
-    if (['OB', 'OW', 'OF', 'SQ', 'UT', 'UN'].includes(vr)) pos += 12 + file.readUInt32LE(pos + 8);
-    else pos += 8 + file.readUInt16LE(pos + 6);
-  }
-  return pos;
-}
 
 test('DCMTK echoscu/storescu +tls -> Tracer TLS acceptor (mutual TLS, pinned client CA)', async (t) => {
   if (!requireTools(t, 'openssl', 'echoscu', 'storescu', 'dump2dcm')) return;
