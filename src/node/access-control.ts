@@ -30,6 +30,7 @@ import {
 import { transferSyntax } from '../dicom/dictionary/index.js';
 import type { LocalAEConfig, NodeConfig, ServiceAclConfig, ServiceName, TracerConfig } from './config.js';
 import { PATIENT_ROOT_FIND, STUDY_ROOT_FIND } from '../services/query-scp.js';
+import { RETRIEVE_SOP_CLASSES } from '../services/retrieve-scp.js';
 
 /** The service group a proposed abstract syntax belongs to, or undefined when we offer no such service. */
 export function serviceOf(abstractSyntax: string): ServiceName | undefined {
@@ -41,11 +42,11 @@ export function serviceOf(abstractSyntax: string): ServiceName | undefined {
 
 /**
  * The Query/Retrieve SOP classes the node serves (REQUIREMENTS 8.1): the FIND models of
- * services/query-scp.ts. C-MOVE and C-GET SCPs add their classes here when they come.
+ * services/query-scp.ts, and the MOVE and GET models of services/retrieve-scp.ts.
  */
 const QR_TRANSFER_SYNTAXES = new Set(['1.2.840.10008.1.2', '1.2.840.10008.1.2.1', '1.2.840.10008.1.2.2']);
 
-export const QUERY_RETRIEVE_SOP_CLASSES = new Set<string>([PATIENT_ROOT_FIND, STUDY_ROOT_FIND]);
+export const QUERY_RETRIEVE_SOP_CLASSES = new Set<string>([PATIENT_ROOT_FIND, STUDY_ROOT_FIND, ...RETRIEVE_SOP_CLASSES]);
 
 /**
  * The answer to a C-FIND SOP Class Extended Negotiation item (PS3.4 C.5.1.1.1): byte 1
@@ -211,6 +212,9 @@ export function createNegotiator(config: TracerConfig, knownAddresses = new Know
       implementationClassUid: ae.implementationClassUid ?? IMPLEMENTATION_CLASS_UID,
       implementationVersionName: ae.implementationVersionName ?? IMPLEMENTATION_VERSION_NAME,
       asyncOperations: config.network.asyncOps.enabled ? { maxInvoked: config.network.asyncOps.maxInvoked, maxPerformed: config.network.asyncOps.maxPerformed } : undefined,
+      // C-GET (REQUIREMENTS 0.4): a requestor allowed to retrieve may take the SCP role of the
+      // storage SOP classes, to receive the C-STORE sub-operations on this association.
+      acceptRoleSelection: (sop, proposed) => allowed.has('queryRetrieve') && isStorageSopClass(sop) && proposed.scpRole,
       extendedNegotiation: (item) => (allowed.has('queryRetrieve') ? findExtendedNegotiation(config, item.sopClassUid, item.serviceClassApplicationInformation) : undefined),
     });
     if (res.ac && failures.size > 0) {

@@ -152,6 +152,13 @@ export const configSchema = {
         instanceAvailability: { type: 'string', enum: ['ONLINE', 'NEARLINE', 'OFFLINE', 'UNAVAILABLE'], default: 'ONLINE' },
       },
     },
+    moveScp: {
+      type: 'object', additionalProperties: false, default: {},
+      properties: {
+        destination: { type: 'string', enum: ['knownNodes', 'callerAddress'], default: 'knownNodes', description: 'QR-041' },
+        noMatchStatus: { type: 'string', enum: ['success', 'A701'], default: 'success', description: 'QR-044' },
+      },
+    },
     storeScu: {
       type: 'object', additionalProperties: false, default: {},
       properties: { retry: retry(2, 30) },

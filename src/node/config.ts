@@ -110,6 +110,7 @@ export interface TracerConfig {
   storage: StorageConfig;
   db: { patientMatchKeys: string[] };
   findScp: FindScpConfig;
+  moveScp: { destination: 'knownNodes' | 'callerAddress'; noMatchStatus: 'success' | 'A701' };
   storeScu: { retry: { count: number; intervalSeconds: number } };
   jobs: { perDestinationConcurrency: number };
   tls: { minVersion: 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3'; ciphers?: string };

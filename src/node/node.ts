@@ -13,6 +13,10 @@ import type { Duplex } from 'node:stream';
 import type { FileStore, FileStoreIo } from '../archive/file-store.js';
 import { Archive } from '../archive/ingest.js';
 import { queryScp, type FindReport } from '../services/query-scp.js';
+import { getScp, moveScp, type MoveTarget, type RetrieveReport, type RetrieveScpOptions } from '../services/retrieve-scp.js';
+import { storeOptionsFromConfig } from '../services/storage-scu.js';
+import { destinationOf } from '../services/scu-connection.js';
+import { join } from 'node:path';
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from '../dicom/implementation.js';
 import { AssociationServer, PcResult, TRANSFER_SYNTAXES, formatStatus, type Association } from '../net/index.js';
 import { storageScp, type StoreReport } from '../services/storage-scp.js';
@@ -81,6 +85,16 @@ export async function startNode(config: TracerConfig, logger: Logger = silentLog
   const opened = await archive.open({ check: true });
   if (opened.stale.length > 0) logger.warn('removed partial files of an earlier run', { dir: store.incoming, count: opened.stale.length });
 
+  const retrieve: RetrieveScpOptions = {
+    index: {
+      instances: async (sel) => (await archive.index.selectInstances(sel)).map((i) => ({ file: join(store.root, i.path), sopClassUid: i.sopClassUid, sopInstanceUid: i.sopInstanceUid })),
+    },
+    noMatchStatus: config.moveScp.noMatchStatus,
+    resolveDestination: (aet, ctx) => resolveMoveDestination(config, aet, ctx.association.callingAETitle ?? '', ctx.association.remoteAddress, logger),
+    logger,
+    onReport: (r) => logRetrieve(logger, r),
+  };
+
   const negotiate = createNegotiator(config, new KnownNodeAddresses(config.nodes));
   const contexts = new WeakMap<Duplex, AcceptorContext>();
   const sec = (s: number) => Math.round(s * 1000);
@@ -122,6 +136,8 @@ export async function startNode(config: TracerConfig, logger: Logger = silentLog
         instanceAvailability: config.findScp.instanceAvailability,
         onReport: (r) => logFind(logger, r, config.findScp.maxMatches),
       }),
+      'C-MOVE': moveScp(retrieve),
+      'C-GET': getScp(retrieve),
     },
   });
 
@@ -259,6 +275,31 @@ export function archiveFromConfig(config: TracerConfig, logger: Logger, extra: {
       demographicUpdate: s.demographicUpdate,
     },
   });
+}
+
+/**
+ * The destination of a C-MOVE (QR-041): moveScp.destination 'knownNodes' looks the Move
+ * Destination up in the node registry; 'callerAddress' sends to the caller's IP address, at the
+ * port and AE title of the registry entry of the Move Destination, else of the calling AE.
+ */
+export function resolveMoveDestination(config: TracerConfig, moveDestination: string, callingAe: string, callerAddress: string | undefined, logger?: Logger): MoveTarget | undefined {
+  const node = config.nodes.find((n) => n.aeTitle === moveDestination);
+  if (config.moveScp.destination === 'knownNodes') {
+    if (!node) return undefined;
+    return { destination: destinationOf(node), options: storeOptionsFromConfig(config, node, logger) };
+  }
+  const entry = node ?? config.nodes.find((n) => n.aeTitle === callingAe);
+  if (!entry || !callerAddress) return undefined;
+  const host = callerAddress.replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/i, '$1');
+  return { destination: { ...destinationOf(entry), host, aeTitle: moveDestination }, options: storeOptionsFromConfig(config, entry, logger) };
+}
+
+/** C-MOVE / C-GET outcomes: failures at warn, the rest at info. */
+function logRetrieve(logger: Logger, r: RetrieveReport): void {
+  const f = { calling: r.callingAETitle, model: r.model, level: r.level, destination: r.moveDestination, matches: r.matches, completed: r.completed, failed: r.failed, warning: r.warning, ms: r.ms };
+  if (r.status === 0) logger.info(r.service, f);
+  else if (r.status === 0xfe00) logger.info(`${r.service} cancelled`, f);
+  else logger.warn(`${r.service} ${r.status === 0xb000 ? 'completed with failures or warnings' : 'failed'}`, { ...f, status: formatStatus(r.status), reason: r.reason });
 }
 
 /** C-FIND outcomes: failures at warn, clipping logged (QR-015), the rest at info. */
