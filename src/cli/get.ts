@@ -1,7 +1,7 @@
 /** `tracer get`: C-GET SCU (PS3.4 C.4.3, REQUIREMENTS 8.7), like DCMTK's getscu. */
 import { get } from '../services/retrieve-scu.js';
 import { UsageError, parse } from './args.js';
-import { COMMON_HELP, COMMON_OPTIONS, RETRY_HELP, RETRY_OPTIONS, progressPrinter, retryOf, setup, summarize } from './qr-common.js';
+import { COMMON_HELP, COMMON_OPTIONS, RETRY_HELP, RETRY_OPTIONS, runRetrieve, setup, summarize } from './qr-common.js';
 
 const HELP = `Usage: tracer get [options] --out DIR -k KEY=VALUE... HOST PORT
        tracer get [options] --out DIR -k KEY=VALUE... NODE
@@ -25,27 +25,13 @@ export async function run(argv: string[]): Promise<number> {
   const out = v.out as string | undefined;
   if (!out) throw new UsageError(`--out DIR is required\n${HELP}`);
   const s = setup(v, parsed.positionals, HELP);
-  const pp = progressPrinter(v);
-  const ac = new AbortController();
-  const onSigint = (): void => ac.abort();
-  process.once('SIGINT', onSigint);
-  const t0 = performance.now();
-  let r;
-  try {
-    r = await get(s.peer.destination, s.identifier, out, {
-      ...s.opts,
-      model: s.model,
-      retry: retryOf(v),
-      signal: ac.signal,
-      onProgress: pp.progress,
-      onRetry: pp.retry,
-      onStore: (rep) => {
-        if (rep.status !== 0) s.log.warn('sub-operation not stored', { sop: rep.request.sopInstanceUid, status: rep.status.toString(16), reason: rep.reason });
-      },
-    });
-  } finally {
-    pp.end();
-    process.off('SIGINT', onSigint);
-  }
-  return summarize('C-GET', r, s.who, (performance.now() - t0) / 1000, v, `; ${r.files.length} file(s) written to ${out}`);
+  const { result: r, seconds } = await runRetrieve(v, (ui) => get(s.peer.destination, s.identifier, out, {
+    ...s.opts,
+    model: s.model,
+    ...ui,
+    onStore: (rep) => {
+      if (rep.status !== 0) s.log.warn('sub-operation not stored', { sop: rep.request.sopInstanceUid, status: rep.status.toString(16), reason: rep.reason });
+    },
+  }));
+  return summarize('C-GET', r, s.who, seconds, v, `; ${r.files.length} file(s) written to ${out}`);
 }

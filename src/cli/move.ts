@@ -1,7 +1,7 @@
 /** `tracer move`: C-MOVE SCU (PS3.4 C.4.2, REQUIREMENTS 8.7), like DCMTK's movescu without its built-in SCP. */
 import { move } from '../services/retrieve-scu.js';
 import { UsageError, parse } from './args.js';
-import { COMMON_HELP, COMMON_OPTIONS, RETRY_HELP, RETRY_OPTIONS, progressPrinter, retryOf, setup, summarize } from './qr-common.js';
+import { COMMON_HELP, COMMON_OPTIONS, RETRY_HELP, RETRY_OPTIONS, runRetrieve, setup, summarize } from './qr-common.js';
 
 const HELP = `Usage: tracer move [options] --dest AE -k KEY=VALUE... HOST PORT
        tracer move [options] --dest AE -k KEY=VALUE... NODE
@@ -27,17 +27,6 @@ export async function run(argv: string[]): Promise<number> {
   if (!dest) throw new UsageError(`--dest AE is required\n${HELP}`);
   if (!/^(?=.*[^ ])[ -[\]-~]{1,16}$/.test(dest)) throw new UsageError(`--dest '${dest}' is not a valid AE title`);
   const s = setup(v, parsed.positionals, HELP);
-  const pp = progressPrinter(v);
-  const ac = new AbortController();
-  const onSigint = (): void => ac.abort();
-  process.once('SIGINT', onSigint);
-  const t0 = performance.now();
-  let r;
-  try {
-    r = await move(s.peer.destination, s.identifier, dest, { ...s.opts, model: s.model, retry: retryOf(v), signal: ac.signal, onProgress: pp.progress, onRetry: pp.retry });
-  } finally {
-    pp.end();
-    process.off('SIGINT', onSigint);
-  }
-  return summarize('C-MOVE', r, s.who, (performance.now() - t0) / 1000, v, ` to ${dest}`);
+  const { result: r, seconds } = await runRetrieve(v, (ui) => move(s.peer.destination, s.identifier, dest, { ...s.opts, model: s.model, ...ui }));
+  return summarize('C-MOVE', r, s.who, seconds, v, ` to ${dest}`);
 }

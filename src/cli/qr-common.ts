@@ -132,3 +132,30 @@ export function summarize(what: 'C-MOVE' | 'C-GET', r: RetrieveResult, who: stri
   process.stderr.write(`${what} from ${who} failed: ${r.error ?? r.message}${r.status !== undefined || p.completed + p.failed + p.warning > 0 ? ` (${counts}${extra})` : ''}${attempts}\n`);
   return 1;
 }
+
+/** What every retrieve command hands to the SCU: retries, Ctrl-C as C-CANCEL, progress. */
+export interface RetrieveUi {
+  retry: { count: number; intervalSeconds: number };
+  signal: AbortSignal;
+  onProgress: (p: RetrieveProgress) => void;
+  onRetry: (attempt: number, reason: string, delayMs: number) => void;
+}
+
+/**
+ * Runs a C-MOVE or C-GET with the shared command-line behaviour: progress lines, Ctrl-C sends
+ * C-CANCEL (PS3.7 9.3.2.3), and the elapsed time for the summary.
+ */
+export async function runRetrieve<R>(v: Values, op: (ui: RetrieveUi) => Promise<R>): Promise<{ result: R; seconds: number }> {
+  const pp = progressPrinter(v);
+  const ac = new AbortController();
+  const onSigint = (): void => ac.abort();
+  process.once('SIGINT', onSigint);
+  const t0 = performance.now();
+  try {
+    const result = await op({ retry: retryOf(v), signal: ac.signal, onProgress: pp.progress, onRetry: pp.retry });
+    return { result, seconds: (performance.now() - t0) / 1000 };
+  } finally {
+    pp.end();
+    process.off('SIGINT', onSigint);
+  }
+}
