@@ -12,9 +12,10 @@
  */
 import { spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { cpus, loadavg, totalmem, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureCTSeries, ensureNMSet, repoRoot, type DataSet } from './data.js';
+import { machineLines, sh } from './machine.js';
 
 interface Tool {
   name: string;
@@ -197,24 +198,13 @@ function table(label: string, set: DataSet, rows: Row[]): string {
   return lines.join('\n');
 }
 
-function sh(cmd: string): string {
-  const r = spawnSync('/bin/sh', ['-c', cmd], { encoding: 'utf8' });
-  return (r.stdout || '').trim();
-}
-
 function machine(): string {
   const pkg = (name: string) => (JSON.parse(readFileSync(join(root, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
-  return [
-    `date: ${new Date().toISOString()}`,
-    `nproc: ${sh('nproc')}`,
-    `cpu: ${cpus()[0]?.model ?? '?'}`,
-    `ram: ${(totalmem() / 2 ** 30).toFixed(1)} GiB`,
-    `node: ${process.version}`,
+  return machineLines([
     `dcmtk: ${sh('dcmdump --version | head -1')}`,
     `dcmjs: ${pkg('dcmjs')}, dicom-parser: ${pkg('dicom-parser')}`,
-    `load average at start: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`,
     `runs: ${runs === 1 ? '1 timed run after 1 warm-up run' : `fastest of ${runs} timed runs after 1 warm-up run`}`,
-  ].join('\n');
+  ]);
 }
 
 const ct = ensureCTSeries();

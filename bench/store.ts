@@ -27,9 +27,10 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import net from 'node:net';
-import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureCTSeries, repoRoot, type DataSet } from './data.js';
+import { machineLines, sh } from './machine.js';
 
 const root = repoRoot();
 const argv = process.argv.slice(2);
@@ -263,23 +264,12 @@ function buildShim(base: string): string | undefined {
 // Report
 // ---------------------------------------------------------------------------------------
 
-function sh(cmd: string): string {
-  const r = spawnSync('/bin/sh', ['-c', cmd], { encoding: 'utf8' });
-  return (r.stdout || '').trim();
-}
-
 function machine(base: string): string {
-  return [
-    `date: ${new Date().toISOString()}`,
-    `nproc: ${sh('nproc')}`,
-    `cpu: ${cpus()[0]?.model ?? '?'}`,
-    `ram: ${(totalmem() / 2 ** 30).toFixed(1)} GiB`,
-    `node: ${process.version}`,
+  return machineLines([
     `dcmtk: ${sh('storescu --version | head -1')}`,
     `file system of the receivers' directories: ${sh(`findmnt -n -o FSTYPE,OPTIONS -T ${base}`) || '?'}`,
-    `load average at start: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`,
     `runs: ${runs === 1 ? '1 round' : `fastest of ${runs} interleaved rounds`}`,
-  ].join('\n');
+  ]);
 }
 
 function best(r: Result | undefined): number | undefined {
