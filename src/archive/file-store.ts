@@ -35,6 +35,20 @@ export interface FileStoreInstance extends ReceivedInstance {
    * by receive(), is awaited by commit(): whoever keeps the file by other means fsyncs it.
    */
   readonly tempPath: string;
+  /**
+   * Moves the file into place without waiting for the move to be durable: `durable` settles
+   * once the directory is fsynced. The archive writes the index row meanwhile, and answers
+   * only after both (STOR-014); commit() is this followed by the wait.
+   */
+  place(): Promise<PlacedInstance>;
+}
+
+/** A file renamed into place whose directory entry is being made durable. */
+export interface PlacedInstance {
+  location: string;
+  replaced: boolean;
+  /** Resolves once the rename is on stable storage; rejects with a StoreFailure. */
+  durable: Promise<void>;
 }
 
 /** File operations the store uses; tests replace them to simulate a full disk or an I/O error. */
@@ -42,6 +56,8 @@ export interface FileStoreIo {
   open(path: string, flags: string): Promise<FileHandle>;
   /** Free bytes available to us on the file system holding `path`. */
   freeBytes(path: string): Promise<number>;
+  /** Makes a directory's entries durable (default fsyncDir). */
+  syncDir?(dir: string): Promise<void>;
 }
 
 export const nodeIo: FileStoreIo = {
@@ -64,8 +80,10 @@ export interface FileStoreOptions {
   implementation?: (rq: StoreRequest) => { classUid: string; versionName?: string };
   io?: FileStoreIo;
   /**
-   * Bytes gathered before one write (default 1 MiB: most images are one write, one round
-   * trip to the thread pool, after the File Meta Information), bounded memory.
+   * Bytes gathered before a write starts (default 256 KiB). The write runs while more bytes
+   * arrive; only when as much again has gathered before it is done does reception wait for it
+   * (back-pressure to the association). So little is left to write when the last byte comes,
+   * with at most about twice this held in memory.
    */
   writeBatch?: number;
   /** Deflated data sets: inflated bytes examined for the header (default 64 MiB). */
@@ -109,18 +127,29 @@ export class FileStore implements StorageSink {
     this.root = opts.root;
     this.incoming = join(opts.root, INCOMING_DIR);
     this.io = opts.io ?? nodeIo;
-    this.batch = opts.writeBatch ?? 1024 * 1024;
+    this.batch = opts.writeBatch ?? 256 * 1024;
   }
 
   /**
    * Creates the directories and removes partial files a previous run left behind (a crash or
    * a kill during a transfer); returns their names.
    */
-  async open(): Promise<string[]> {
+  async open(opts: { removeStale?: boolean } = {}): Promise<string[]> {
     await mkdir(this.incoming, { recursive: true });
+    // A command running beside a server (tracer import) must not remove the server's files.
+    if (opts.removeStale === false) return [];
     const stale = await readdir(this.incoming);
     for (const name of stale) await rm(join(this.incoming, name), { recursive: true, force: true });
     return stale;
+  }
+
+  private async createTemp(): Promise<TempFile> {
+    const path = join(this.incoming, `${Date.now().toString(36)}-${randomBytes(6).toString('hex')}.part`);
+    try {
+      return { path, fh: await this.io.open(path, 'wx') };
+    } catch (err) {
+      throw ioFailure(`cannot create ${path}`, err);
+    }
   }
 
   /** REQUIREMENTS 5.2 storage.minFreeDiskMb: refuse before reading when the disk is nearly full. */
@@ -151,44 +180,46 @@ export class FileStore implements StorageSink {
   }
 
   async receive(rq: StoreRequest, dataset: AsyncIterable<Buffer>, signal: AbortSignal): Promise<FileStoreInstance> {
-    const tmp = join(this.incoming, `${Date.now().toString(36)}-${randomBytes(6).toString('hex')}.part`);
     const meta = this.fileMeta(rq);
+    let tmp = '';
     let fh: FileHandle | undefined;
     let size = 0;
+    /** The write under way, if any (at most one: the file is written in order). */
+    let writing: Promise<void> | undefined;
     /** The fsync of the data, started once everything is written; resolves to its error, if any. */
     let synced: Promise<unknown> | undefined;
     const cleanup = async (): Promise<void> => {
+      await writing?.catch(() => undefined);
       await synced;
       await fh?.close().catch(() => undefined);
       fh = undefined;
-      await rm(tmp, { force: true }).catch(() => undefined);
+      if (tmp) await rm(tmp, { force: true }).catch(() => undefined);
     };
     try {
-      try {
-        fh = await this.io.open(tmp, 'wx');
-      } catch (err) {
-        throw ioFailure(`cannot create ${tmp}`, err);
-      }
+      ({ path: tmp, fh } = await this.createTemp());
       // The File Meta Information goes out with the first bytes of the data set: one write less.
       let pending: Buffer[] = [meta];
       let pendingBytes = meta.length;
-      const flush = async (): Promise<void> => {
-        if (pendingBytes === 0) return;
+      const write = (): Promise<void> => {
         const bufs = pending;
         pending = [];
         pendingBytes = 0;
-        try {
-          await writeFully(fh!, bufs);
-        } catch (err) {
+        const w = writeFully(fh!, bufs).catch((err: unknown) => {
           throw ioFailure(`cannot write ${tmp}`, err);
-        }
+        });
+        // Awaited later (or by cleanup); a failure must not go unhandled meanwhile.
+        w.catch(() => undefined);
+        return w;
       };
       try {
         for await (const chunk of dataset) {
           size += chunk.length;
           pending.push(chunk);
           pendingBytes += chunk.length;
-          if (pendingBytes >= this.batch) await flush();
+          if (pendingBytes >= this.batch) {
+            await writing;
+            writing = write();
+          }
         }
       } catch (err) {
         if (err instanceof StoreFailure) throw err;
@@ -196,7 +227,9 @@ export class FileStore implements StorageSink {
         throw new StoreFailure('aborted', `data set incomplete after ${size} bytes: ${(err as Error)?.message ?? String(err)}`, { cause: err });
       }
       if (signal.aborted) throw new StoreFailure('aborted', `association ended after ${size} bytes of the data set`);
-      await flush();
+      await writing;
+      writing = undefined;
+      if (pendingBytes > 0) await write();
       this.receivedSince += size;
       // Durable before anything is said (STOR-014): the fsync runs while the header is parsed
       // and checked; commit() waits for it before the rename (and the directory's fsync).
@@ -222,24 +255,30 @@ export class FileStore implements StorageSink {
     }
 
     let done = false;
+    const place = async (): Promise<PlacedInstance> => {
+      if (done) throw new Error('instance already committed or discarded');
+      done = true;
+      source?.close();
+      try {
+        const syncError = await synced;
+        if (syncError) throw ioFailure(`cannot write ${tmp}`, syncError);
+        const h = fh!;
+        fh = undefined;
+        return await this.place(tmp, parsed, h.close());
+      } catch (err) {
+        await cleanup();
+        throw err instanceof StoreFailure ? err : ioFailure('cannot store the instance', err);
+      }
+    };
     return {
       size,
       dataset: parsed,
       tempPath: tmp,
+      place,
       commit: async () => {
-        if (done) throw new Error('instance already committed or discarded');
-        done = true;
-        source?.close();
-        try {
-          const syncError = await synced;
-          if (syncError) throw ioFailure(`cannot write ${tmp}`, syncError);
-          const h = fh!;
-          fh = undefined;
-          return await this.place(tmp, parsed, h.close());
-        } catch (err) {
-          await cleanup();
-          throw err instanceof StoreFailure ? err : ioFailure('cannot store the instance', err);
-        }
+        const placed = await place();
+        await placed.durable;
+        return { location: placed.location, replaced: placed.replaced };
       },
       discard: async () => {
         if (done) return;
@@ -309,10 +348,11 @@ export class FileStore implements StorageSink {
   }
 
   /**
-   * Moves a complete, fsynced temporary file to its place and makes the move durable. `closed`
-   * is the close of the file's handle, which needs not be waited for before the rename.
+   * Moves a complete, fsynced temporary file to its place and starts making the move durable
+   * (PlacedInstance.durable). `closed` is the close of the file's handle, which needs not be
+   * waited for before the rename.
    */
-  private async place(tmp: string, ds: Dataset, closed: Promise<void>): Promise<{ location: string; replaced: boolean }> {
+  private async place(tmp: string, ds: Dataset, closed: Promise<void>): Promise<PlacedInstance> {
     const study = ds.string(0x0020000d);
     const series = ds.string(0x0020000e);
     const sop = ds.string(0x00080018);
@@ -337,8 +377,11 @@ export class FileStore implements StorageSink {
       await this.ensureDir(studyDir, dir);
       await rename(tmp, location);
     }
-    await fsyncDir(dir);
-    return { location, replaced };
+    const durable = (this.io.syncDir ?? fsyncDir)(dir).catch((err: unknown) => {
+      throw ioFailure(`cannot make ${location} durable`, err);
+    });
+    durable.catch(() => undefined);
+    return { location, replaced, durable };
   }
 
   /** Makes `<root>/<study>/<series>` exist, each new entry durable (its parent fsynced). */
@@ -357,6 +400,11 @@ export class FileStore implements StorageSink {
     if (this.knownDirs.size >= 10_000) this.knownDirs.clear();
     this.knownDirs.add(dir);
   }
+}
+
+interface TempFile {
+  path: string;
+  fh: FileHandle;
 }
 
 /** Writes every buffer in order, whatever the size of each write the kernel accepts. */

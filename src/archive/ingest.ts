@@ -141,7 +141,7 @@ export class Archive implements StorageSink {
    * run beside a server (import, delete) open without the check and leave the mark alone.
    */
   async open(opts: { check?: boolean } = {}): Promise<{ stale: string[]; check?: CheckReport }> {
-    const stale = await this.store.open();
+    const stale = await this.store.open({ removeStale: opts.check !== false });
     await mkdir(join(this.root, QUARANTINE_DIR), { recursive: true });
     await this.finishDeletions();
     let check: CheckReport | undefined;
@@ -310,23 +310,44 @@ export class Archive implements StorageSink {
     // The index's CPU work (header texts, key columns) runs now, while the file's fsync does,
     // rather than between the rename and the response.
     this.index.prepareInstance?.(entry);
-    const placed = await inst.commit();
+    const placed = await inst.place();
+    // An overwrite waits for its rename to be durable before the row changes: a failure can then
+    // still put the old file back under the old row.
+    if (backup) await placed.durable.catch(async (err: unknown) => {
+      await rename(backup!, abs).catch(() => undefined);
+      throw err;
+    });
+    // Otherwise the row is written while the directory's fsync runs. The response waits for both
+    // (STOR-014). Until then a crash leaves either a file without its row, which the start-up
+    // check indexes, or, should the rename not have reached the disk, a row without its file,
+    // which it removes: an instance nobody was told is stored.
+    let added;
     try {
-      const added = await this.index.addInstance(entry, { demographicUpdate: this.policy.demographicUpdate, replace: replace || placed.replaced });
-      for (const c of added.changes) {
-        this.log.info(c.applied ? 'demographics updated (latest instance wins)' : 'demographic difference kept (storage.demographicUpdate)', {
-          level: c.level, uid: c.uid, tag: c.tag.toString(16).padStart(8, '0').toUpperCase(), old: c.old, new: c.new, sopInstanceUid: sop,
-        });
-      }
-      if (backup) await rm(backup, { force: true });
-      return { location: placed.location, replaced: added.replaced, status, outcome: added.replaced ? 'replaced' : 'stored', sopInstanceUid: sop };
+      added = await this.index.addInstance(entry, { demographicUpdate: this.policy.demographicUpdate, replace: replace || placed.replaced });
     } catch (err) {
+      await placed.durable.catch(() => undefined);
       if (backup) await rename(backup, abs).catch(() => undefined);
       else await unlink(abs).catch(() => undefined);
       if (err instanceof DuplicateInstanceError) throw new StoreFailure('duplicate', err.message, { cause: err });
       const code = (err as { code?: string }).code ?? '';
       throw new StoreFailure(isResourceError(err) ? 'notIndexed' : 'internal', `${code ? code + ': ' : ''}index write failed: ${(err as Error).message}`, { cause: err });
     }
+    try {
+      await placed.durable;
+    } catch (err) {
+      // The directory could not be synced (an I/O error): the instance is not kept.
+      await this.index.removeInstances([rel]).catch(() => undefined);
+      await unlink(abs).catch(() => undefined);
+      await this.index.deletionDone([rel]).catch(() => undefined);
+      throw err;
+    }
+    for (const c of added.changes) {
+      this.log.info(c.applied ? 'demographics updated (latest instance wins)' : 'demographic difference kept (storage.demographicUpdate)', {
+        level: c.level, uid: c.uid, tag: c.tag.toString(16).padStart(8, '0').toUpperCase(), old: c.old, new: c.new, sopInstanceUid: sop,
+      });
+    }
+    if (backup) await rm(backup, { force: true });
+    return { location: placed.location, replaced: added.replaced, status, outcome: added.replaced ? 'replaced' : 'stored', sopInstanceUid: sop };
   }
 
   /** Keeps an instance out of the index, for an administrator to clean out or release (STOR-041/042). */

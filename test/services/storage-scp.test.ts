@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deflateRawSync } from 'node:zlib';
 import { CStoreRq, DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN, EXPLICIT_VR_LITTLE_ENDIAN, VERIFICATION_SOP_CLASS, IMPLICIT_VR_LITTLE_ENDIAN } from '../../src/net/index.js';
-import { nodeIo, type FileStoreIo } from '../../src/archive/file-store.js';
+import { fsyncDir, nodeIo, type FileStoreIo } from '../../src/archive/file-store.js';
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from '../../src/dicom/implementation.js';
 import { readDicomFile } from '../../src/dicom/part10.js';
 import { CT, NM, SERIES, STUDY, connect, datasetOffset, makeDataset, metaOf, startTestNode, until, type TestNode } from '../helpers/node.js';
@@ -236,6 +236,29 @@ test('A700: ENOSPC while writing (injected file layer): status A700, no partial 
     assert.equal(rsp.Status, 0xa700);
     assert.match(rsp.ErrorComment ?? '', /ENOSPC/);
     assert.deepEqual(await node.files(), []);
+  } finally {
+    await node.stop();
+  }
+});
+
+test('A700: the directory fsync after the rename fails (EIO, injected): no file, no index row', async () => {
+  // The row is written while the directory's fsync runs (src/archive/ingest.ts place()): a
+  // failing fsync must take both back before the response.
+  const io: FileStoreIo = {
+    ...nodeIo,
+    syncDir: async (dir) => {
+      if (dir.endsWith(SERIES)) throw Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO', errno: -5 });
+      await fsyncDir(dir);
+    },
+  };
+  const node = await startTestNode(() => undefined, { io });
+  try {
+    const rsp = await store(node, makeDataset({ sopInstance: SOP }, 10_000));
+    assert.equal(rsp.Status, 0xa700);
+    assert.match(rsp.ErrorComment ?? '', /EIO/);
+    assert.deepEqual(await node.files(), []);
+    assert.deepEqual(await node.archive.index.instancesBySop(SOP), []);
+    assert.deepEqual(await node.archive.index.pendingDeletions(), []);
   } finally {
     await node.stop();
   }
