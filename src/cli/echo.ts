@@ -41,7 +41,7 @@ export async function run(argv: string[]): Promise<number> {
   const timeout = numberOption(v, 'timeout', 0);
   const maxPdu = intOption(v, 'max-pdu', 0, 524288);
   const log = createLogger({ level: peer.config.log.level === 'info' ? 'warn' : peer.config.log.level, format: peer.config.log.format });
-  const opts = scuOptionsFromConfig(peer.config, peer.node, log);
+  const opts = scuOptionsFromConfig(peer.config, peer.node, log, peer.destination);
   opts.callingAETitle = peer.callingAETitle;
   if (maxPdu !== undefined) opts.maxPduReceive = maxPdu;
   if (timeout !== undefined) {

@@ -59,7 +59,7 @@ export function setup(v: Values, positionals: string[], help: string, o: { defau
   if (o.defaultKeys) keys = withDefaultKeys(level, keys);
   const cfgLevel = peer.config.log.level;
   const log = createLogger({ level: v.quiet ? 'error' : v.verbose ? 'debug' : cfgLevel === 'info' ? 'warn' : cfgLevel, format: peer.config.log.format, write: (l) => process.stderr.write(l + '\n') });
-  const opts = scuOptionsFromConfig(peer.config, peer.node, log);
+  const opts = scuOptionsFromConfig(peer.config, peer.node, log, peer.destination);
   opts.callingAETitle = peer.callingAETitle;
   const maxPdu = intOption(v, 'max-pdu', 0, 524288);
   if (maxPdu !== undefined) opts.maxPduReceive = maxPdu;

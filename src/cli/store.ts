@@ -129,7 +129,7 @@ export async function run(argv: string[]): Promise<number> {
   const cfgLevel = peer.config.log.level;
   const log: Logger = createLogger({ level: v.quiet ? 'error' : v.verbose ? (cfgLevel === 'trace' ? 'trace' : 'debug') : tty ? 'warn' : cfgLevel, format: peer.config.log.format, write: out });
 
-  const opts: StoreOptions = storeOptionsFromConfig(peer.config, node, log);
+  const opts: StoreOptions = storeOptionsFromConfig(peer.config, node, log, peer.destination);
   opts.callingAETitle = peer.callingAETitle;
   const maxAssoc = peer.config.network.maxOutboundAssociations;
   const wanted = intOption(v, 'associations', 1, 64) ?? 1;

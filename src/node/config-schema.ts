@@ -210,6 +210,13 @@ export const configSchema = {
           onRefused: { type: 'string', enum: ['retryJob', 'continue', 'failJob'], default: 'retryJob' },
           onInstanceFailure: { type: 'string', enum: ['continue', 'abortAndRetry', 'stopJob'], default: 'continue' },
           warningsAsSuccess: { type: 'boolean', default: true },
+          timeouts: {
+            type: 'object', additionalProperties: false,
+            description: 'ASSOC-020: network.* timeouts (seconds) for the associations Tracer opens to this node',
+            properties: {
+              connectTimeout: seconds, acseTimeout: seconds, releaseTimeout: seconds, dimseTimeout: seconds, interPduTimeout: seconds, sessionTimeout: seconds,
+            },
+          },
           tls: tlsEndpoint,
         },
       },

@@ -63,7 +63,12 @@ export interface NodeConfig {
   /** STOR-040: this node's duplicate policy, over storage.duplicatePolicy. */
   duplicatePolicy?: 'ignore' | 'overwrite' | 'reject';
   relationalQuery: boolean;
+  /** ASSOC-020: this node's overrides of the network.* timeouts (seconds), on associations to it. */
+  timeouts?: Partial<Pick<TracerConfig['network'], NodeTimeout>>;
 }
+
+/** The timeouts a node may override (ASSOC-020). */
+export type NodeTimeout = 'connectTimeout' | 'acseTimeout' | 'releaseTimeout' | 'dimseTimeout' | 'interPduTimeout' | 'sessionTimeout';
 
 export interface StorageConfig {
   minFreeDiskMb: number;

@@ -291,7 +291,8 @@ export function resolveMoveDestination(config: TracerConfig, moveDestination: st
   const entry = node ?? config.nodes.find((n) => n.aeTitle === callingAe);
   if (!entry || !callerAddress) return undefined;
   const host = callerAddress.replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/i, '$1');
-  return { destination: { ...destinationOf(entry), host, aeTitle: moveDestination }, options: storeOptionsFromConfig(config, entry, logger) };
+  const destination = { ...destinationOf(entry), host, aeTitle: moveDestination };
+  return { destination, options: storeOptionsFromConfig(config, entry, logger, destination) };
 }
 
 /** C-MOVE / C-GET outcomes: failures at warn, the rest at info. */

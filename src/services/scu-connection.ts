@@ -6,6 +6,7 @@
  */
 import type { Duplex } from 'node:stream';
 import { tlsConnector } from '../net/tls.js';
+import { tcpConnect } from '../net/transport.js';
 import { AssociationAbortedError, AssociationRejectedError, AssociationStateError, DimseTimeoutError, describeReject, type Timeouts } from '../net/index.js';
 import type { NodeConfig, TracerConfig } from '../node/config.js';
 import { silentLogger, type Logger } from '../node/log.js';
@@ -44,22 +45,91 @@ export interface ScuOptions {
   logger?: Logger;
 }
 
+/**
+ * REQUIREMENTS 3.4 `network.maxOutboundAssociations`: how many associations this process may
+ * have open as requestor at once (0 = unlimited). Every SCU built from one configuration shares
+ * one limit, so a node's C-MOVE sub-associations, forwarding and jobs all count. A connection
+ * waits (in order of asking) for a free slot, and frees it when its transport closes.
+ */
+export class OutboundLimit {
+  private active = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(readonly max: number) {}
+
+  /** Associations open (or connecting) now. */
+  get open(): number {
+    return this.active;
+  }
+
+  /** Resolves once a slot is ours; call the returned function to give it back (once). */
+  async acquire(): Promise<() => void> {
+    if (this.max > 0 && this.active >= this.max) await new Promise<void>((r) => this.waiting.push(r));
+    else this.active++;
+    let freed = false;
+    return () => {
+      if (freed) return;
+      freed = true;
+      const next = this.waiting.shift();
+      // The slot passes straight to the next in line: the count stays.
+      if (next) next();
+      else this.active--;
+    };
+  }
+
+  /** A connector that waits for a slot before connecting and frees it when the connection closes. */
+  wrap(connect: Connector): Connector {
+    return async () => {
+      const free = await this.acquire();
+      try {
+        const s = await connect();
+        if (s.destroyed) free();
+        else s.once('close', free);
+        return s;
+      } catch (err) {
+        free();
+        throw err;
+      }
+    };
+  }
+}
+
+const outboundLimits = new WeakMap<TracerConfig, OutboundLimit>();
+
+/** The process's outbound association limit for this configuration (shared by every SCU made from it). */
+export function outboundLimitOf(config: TracerConfig): OutboundLimit {
+  let l = outboundLimits.get(config);
+  if (!l) outboundLimits.set(config, (l = new OutboundLimit(config.network.maxOutboundAssociations)));
+  return l;
+}
+
 export function destinationOf(node: NodeConfig): Destination {
   return { host: node.host, port: node.port, aeTitle: node.aeTitle, name: node.name };
 }
 
 const ms = (s: number): number => Math.round(s * 1000);
 
-/** SCU options from the configuration: the first local AE's identity, network.*, and the node's caps. */
-export function scuOptionsFromConfig(config: TracerConfig, node?: NodeConfig, logger: Logger = silentLogger): ScuOptions {
-  const n = config.network;
+/**
+ * SCU options from the configuration: the first local AE's identity, network.*, the node's caps,
+ * and the transport: to `dest` (the node's address unless given), TLS when the node says so,
+ * within the process's outbound association limit.
+ */
+export function scuOptionsFromConfig(config: TracerConfig, node?: NodeConfig, logger: Logger = silentLogger, dest?: Destination): ScuOptions {
+  // ASSOC-020: the node's own timeouts over the global ones.
+  const n = { ...config.network, ...node?.timeouts };
   const ae = config.localAEs[0];
+  const timeoutMs = ms(n.connectTimeout);
+  const to = dest ?? (node ? destinationOf(node) : undefined);
   let connect: Connector | undefined;
   if (node?.tls.enabled) {
     // SEC-001..004: certificates from the node, else the local AE; pins and EKU checked after the handshake.
-    connect = tlsConnector(node, config.tls, ae?.tls, { timeoutMs: ms(config.network.connectTimeout), log: logger });
+    connect = tlsConnector(to ? { ...node, host: to.host, port: to.port } : node, config.tls, ae?.tls, { timeoutMs, log: logger });
+  } else if (to && n.maxOutboundAssociations > 0) {
+    // The connect timeout as the options hold it when connecting (a command may change it).
+    connect = () => tcpConnect(to.host, to.port, o.timeouts?.connect ?? timeoutMs);
   }
-  return {
+  if (connect && n.maxOutboundAssociations > 0) connect = outboundLimitOf(config).wrap(connect);
+  const o: ScuOptions = {
     callingAETitle: ae?.aeTitle ?? DEFAULT_CALLING_AE,
     maxPduReceive: n.maxPduReceive,
     maxPduSend: node?.maxPduSend ?? 0,
@@ -78,6 +148,7 @@ export function scuOptionsFromConfig(config: TracerConfig, node?: NodeConfig, lo
     connect,
     logger,
   };
+  return o;
 }
 
 /** The RequestorOptions fields common to every SCU (everything but contexts and async window). */

@@ -96,10 +96,10 @@ export type StoreProgress =
   | { kind: 'association'; event: 'open' | 'failed'; peer: string; detail?: string };
 
 /** Store options from the configuration and a node's entry (REQUIREMENTS 3, 6; Appendix A). */
-export function storeOptionsFromConfig(config: TracerConfig, node: NodeConfig, logger?: Logger): StoreOptions {
+export function storeOptionsFromConfig(config: TracerConfig, node: NodeConfig, logger?: Logger, dest?: Destination): StoreOptions {
   const a = config.network.asyncOps;
   return {
-    ...scuOptionsFromConfig(config, node, logger),
+    ...scuOptionsFromConfig(config, node, logger, dest),
     associations: 1,
     asyncOperations: a.enabled ? { maxInvoked: a.maxInvoked } : undefined,
     maxInstancesPerAssociation: node.maxInstancesPerAssociation,

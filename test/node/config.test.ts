@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, adHocNode, defaultConfig, findNode, loadConfig, resolveConfig } from '../../src/node/config.js';
+import { scuOptionsFromConfig } from '../../src/services/scu-connection.js';
 
 test('embedded defaults: TRACER on 11112, data in ./tracer-data, Appendix A defaults', () => {
   const c = defaultConfig();
@@ -79,4 +80,17 @@ test('the embedded defaults and ad hoc nodes, filled in without ajv, equal what 
   a.nodes.push(adHocNode(fields));
   assert.equal(defaultConfig().nodes.length, 0, 'each call returns fresh objects');
   assert.throws(() => adHocNode({ ...fields, host: '' }), ConfigError);
+});
+
+test('nodes[].timeouts override network.* for associations to that node (ASSOC-020); unknown keys are refused', () => {
+  const c = resolveConfig({ network: { connectTimeout: 7, dimseTimeout: 60 }, nodes: [{ name: 'slow', aeTitle: 'SLOW', host: 'h', port: 104, timeouts: { dimseTimeout: 400, acseTimeout: 300 } }, { name: 'plain', aeTitle: 'P', host: 'h', port: 104 }] });
+  const slow = scuOptionsFromConfig(c, findNode(c, 'slow')).timeouts!;
+  assert.equal(slow.dimse, 400_000);
+  assert.equal(slow.acse, 300_000);
+  assert.equal(slow.connect, 7_000);
+  const plain = scuOptionsFromConfig(c, findNode(c, 'plain')).timeouts!;
+  assert.equal(plain.dimse, 60_000);
+  assert.equal(plain.acse, 60_000);
+  assert.throws(() => resolveConfig({ nodes: [{ name: 'x', aeTitle: 'X', host: 'h', port: 104, timeouts: { dimse: 3 } }] }), (e: unknown) => e instanceof ConfigError && /nodes\.0\.timeouts/.test(e.message) && /dimse/.test(e.message));
+  assert.throws(() => resolveConfig({ nodes: [{ name: 'x', aeTitle: 'X', host: 'h', port: 104, timeouts: { dimseTimeout: -1 } }] }), (e: unknown) => e instanceof ConfigError && /nodes\.0\.timeouts\.dimseTimeout/.test(e.message));
 });

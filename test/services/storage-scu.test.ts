@@ -13,7 +13,9 @@ import { join } from 'node:path';
 import { AssociationServer, type Reply } from '../../src/net/index.js';
 import { readDicomBuffer, readDicomFile } from '../../src/dicom/part10.js';
 import { TS } from '../../src/dicom/dictionary/index.js';
-import { storeFiles, type StoreOptions } from '../../src/services/storage-scu.js';
+import { storeFiles, storeOptionsFromConfig, type StoreOptions } from '../../src/services/storage-scu.js';
+import { OutboundLimit, outboundLimitOf } from '../../src/services/scu-connection.js';
+import { adHocNode, defaultConfig } from '../../src/node/config.js';
 import { echo } from '../../src/services/verification-scu.js';
 import { describeStoreStatus, judgeStoreStatus } from '../../src/services/store-status.js';
 import { candidateSyntaxes, planAssociations, type StoreItem } from '../../src/services/store-plan.js';
@@ -161,6 +163,58 @@ test('--associations N: files shared among N parallel associations, each sent on
     assert.equal(peer.received.length, 30);
     assert.equal(new Set(peer.received.map((x) => x.uid)).size, 30);
     assert.equal(new Set(peer.received.map((x) => x.association)).size, 3);
+  } finally {
+    await peer.server.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('OutboundLimit: at most max slots, then first come first served; 0 = unlimited', async () => {
+  const l = new OutboundLimit(2);
+  const a = await l.acquire();
+  const b = await l.acquire();
+  const order: string[] = [];
+  const c = l.acquire().then((f) => (order.push('c'), f));
+  const d = l.acquire().then((f) => (order.push('d'), f));
+  await new Promise((r) => setTimeout(r, 20));
+  assert.deepEqual(order, []);
+  assert.equal(l.open, 2);
+  a();
+  a(); // a second call frees nothing more
+  const fc = await c;
+  assert.deepEqual(order, ['c']);
+  b();
+  const fd = await d;
+  assert.deepEqual(order, ['c', 'd']);
+  fc();
+  fd();
+  assert.equal(l.open, 0);
+  const u = new OutboundLimit(0);
+  const many = await Promise.all([u.acquire(), u.acquire(), u.acquire()]);
+  assert.equal(u.open, 3);
+  for (const f of many) f();
+});
+
+test('network.maxOutboundAssociations: two jobs from one configuration never hold more associations than the limit (3.4)', async () => {
+  const dir = tmp();
+  const peer = await acceptor({ delayMs: 5 });
+  try {
+    const files = makeInstances(dir, 24);
+    const config = defaultConfig();
+    config.network.maxOutboundAssociations = 2;
+    // Counted where the limit is kept: the server notices a closed connection later than the
+    // client, which may already have opened the next one in the freed slot.
+    const limit = outboundLimitOf(config);
+    let maxOpen = 0;
+    peer.server.on('association', () => (maxOpen = Math.max(maxOpen, limit.open)));
+    const node = adHocNode({ name: 'peer', aeTitle: 'ANY-SCP', host: '127.0.0.1', port: peer.port });
+    const opts = (): StoreOptions => ({ ...storeOptionsFromConfig(config, node), ...fast, timeouts: fast.timeouts, associations: 2 });
+    const [r1, r2] = await Promise.all([storeFiles(files.slice(0, 12), peer.dest, opts()), storeFiles(files.slice(12), peer.dest, opts())]);
+    assert.equal(r1.sent + r2.sent, 24);
+    assert.equal(peer.received.length, 24);
+    assert.equal(peer.associations(), 4);
+    assert.equal(maxOpen, 2);
+    assert.equal(limit.open, 0);
   } finally {
     await peer.server.close();
     rmSync(dir, { recursive: true, force: true });
