@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Association, AssociationServer, CStoreRq, EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN, VERIFICATION_SOP_CLASS } from '../../src/net/index.js';
 import { requireTools } from '../helpers/peers.js';
+import { makeCtFile } from '../helpers/dcmtk-files.js';
 
 const CT = '1.2.840.10008.5.1.4.1.1.2';
 const SOP_INSTANCE = '1.2.826.0.1.3680043.9.7.1';
@@ -37,40 +38,6 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** A valid CT file written by dump2dcm (Explicit VR LE, 256x256x16 bit pixels). */
-async function makeCtFile(dir: string): Promise<string> {
-  const vals = Array.from({ length: 256 * 256 }, (_, i) => ((i * 37) & 0xffff).toString(16).padStart(4, '0')).join('\\');
-  const dump = [
-    '# Dicom-File-Format',
-    '# Dicom-Meta-Information-Header',
-    '(0002,0001) OB 00\\01',
-    '(0002,0002) UI =CTImageStorage',
-    `(0002,0003) UI [${SOP_INSTANCE}]`,
-    '(0002,0010) UI =LittleEndianExplicit',
-    '# Dicom-Data-Set',
-    '(0008,0016) UI =CTImageStorage',
-    `(0008,0018) UI [${SOP_INSTANCE}]`,
-    '(0008,0060) CS [CT]',
-    '(0010,0010) PN [Test^Streaming]',
-    '(0010,0020) LO [TRACER1]',
-    '(0020,000d) UI [1.2.826.0.1.3680043.9.7.2]',
-    '(0020,000e) UI [1.2.826.0.1.3680043.9.7.3]',
-    '(0028,0002) US 1',
-    '(0028,0004) CS [MONOCHROME2]',
-    '(0028,0010) US 256',
-    '(0028,0011) US 256',
-    '(0028,0100) US 16',
-    '(0028,0101) US 16',
-    '(0028,0102) US 15',
-    '(0028,0103) US 0',
-    `(7fe0,0010) OW ${vals}`,
-  ].join('\n');
-  await writeFile(join(dir, 'ct.dump'), dump + '\n');
-  const out = join(dir, 'ct.dcm');
-  const r = await run('dump2dcm', ['+l', '1000000', join(dir, 'ct.dump'), out]);
-  assert.equal(r.code, 0, r.out);
-  return out;
-}
 
 
 function spawnTracked(procs: ChildProcess[], cmd: string, args: string[]): ChildProcess {
@@ -131,7 +98,7 @@ test('our requestor -> DCMTK storescp: C-ECHO, then a C-STORE streamed from a fi
   const dir = await mkdtemp(join(tmpdir(), 'tracer-net-'));
   const procs: ChildProcess[] = [];
   try {
-    const file = await makeCtFile(dir);
+    const file = await makeCtFile(dir, { sopInstanceUid: SOP_INSTANCE, studyInstanceUid: '1.2.826.0.1.3680043.9.7.2', seriesInstanceUid: '1.2.826.0.1.3680043.9.7.3', patientName: 'Test^Streaming', patientId: 'TRACER1' });
     const bytes = await readFile(file);
     const off = datasetOffset(bytes);
     const outDir = join(dir, 'out');
@@ -185,7 +152,7 @@ test('DCMTK storescu -> our acceptor: the C-STORE data set is streamed to a file
   });
   const { port } = await server.listen(0, '127.0.0.1');
   try {
-    const file = await makeCtFile(dir);
+    const file = await makeCtFile(dir, { sopInstanceUid: SOP_INSTANCE, studyInstanceUid: '1.2.826.0.1.3680043.9.7.2', seriesInstanceUid: '1.2.826.0.1.3680043.9.7.3', patientName: 'Test^Streaming', patientId: 'TRACER1' });
     const bytes = await readFile(file);
     const r = await run('storescu', ['-v', '-aec', 'TRACER', '-pdu', '16384', '127.0.0.1', String(port), file]);
     assert.equal(r.code, 0, r.out);

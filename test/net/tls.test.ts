@@ -36,6 +36,7 @@ import {
 } from '../../src/net/tls.js';
 import { pki, type Pki } from '../helpers/pki.js';
 import { requireTools } from '../helpers/peers.js';
+import { makeCtFile } from '../helpers/dcmtk-files.js';
 
 const CT = '1.2.840.10008.5.1.4.1.1.2';
 const SOP_INSTANCE = '1.2.826.0.1.3680043.9.7.91';
@@ -409,38 +410,6 @@ function readFileSyncUtf(f: string): string {
 
 // ------------------------------------------------------------------ DCMTK interoperability
 
-/** A small CT file written by dump2dcm (Explicit VR LE). */
-async function makeCtFile(dir: string): Promise<string> {
-  const dump = [
-    '# Dicom-File-Format',
-    '# Dicom-Meta-Information-Header',
-    '(0002,0001) OB 00\\01',
-    '(0002,0002) UI =CTImageStorage',
-    `(0002,0003) UI [${SOP_INSTANCE}]`,
-    '(0002,0010) UI =LittleEndianExplicit',
-    '# Dicom-Data-Set',
-    '(0008,0016) UI =CTImageStorage',
-    `(0008,0018) UI [${SOP_INSTANCE}]`,
-    '(0008,0060) CS [CT]',
-    '(0010,0010) PN [Test^Tls]',
-    '(0010,0020) LO [TLS1]',
-    '(0020,000d) UI [1.2.826.0.1.3680043.9.7.92]',
-    '(0020,000e) UI [1.2.826.0.1.3680043.9.7.93]',
-    '(0028,0002) US 1',
-    '(0028,0004) CS [MONOCHROME2]',
-    '(0028,0010) US 16',
-    '(0028,0011) US 16',
-    '(0028,0100) US 16',
-    '(0028,0101) US 16',
-    '(0028,0102) US 15',
-    '(0028,0103) US 0',
-    `(7fe0,0010) OW ${Array.from({ length: 256 }, (_, i) => (i * 97).toString(16).padStart(4, '0')).join('\\')}`,
-  ].join('\n');
-  await writeFile(join(dir, 'ct.dump'), dump + '\n');
-  const out = join(dir, 'ct.dcm');
-  await sh('dump2dcm', [join(dir, 'ct.dump'), out], dir);
-  return out;
-}
 
 
 test('DCMTK echoscu/storescu +tls -> Tracer TLS acceptor (mutual TLS, pinned client CA)', async (t) => {
@@ -454,7 +423,7 @@ test('DCMTK echoscu/storescu +tls -> Tracer TLS acceptor (mutual TLS, pinned cli
     const r = await run('echoscu', ['-v', ...tlsArgs, '-aec', 'TRACER', '-aet', 'DCMTK', '127.0.0.1', String(port)]);
     assert.equal(r.code, 0, r.out);
     assert.match(r.out, /Received Echo Response \(Success\)/);
-    const file = await makeCtFile(dir);
+    const file = await makeCtFile(dir, { sopInstanceUid: SOP_INSTANCE, studyInstanceUid: '1.2.826.0.1.3680043.9.7.92', seriesInstanceUid: '1.2.826.0.1.3680043.9.7.93', patientName: 'Test^Tls', patientId: 'TLS1', size: 16 });
     const s = await run('storescu', ['-v', ...tlsArgs, '-aec', 'TRACER', '127.0.0.1', String(port), file]);
     assert.equal(s.code, 0, s.out);
     assert.match(s.out, /Received Store Response \(Success\)/);
@@ -482,7 +451,7 @@ test('Tracer requestor -> DCMTK storescp +tls: C-ECHO and C-STORE received byte 
   const dir = await mkdtemp(join(tmpdir(), 'tracer-tls-dcmtk-'));
   const procs: ChildProcess[] = [];
   try {
-    const file = await makeCtFile(dir);
+    const file = await makeCtFile(dir, { sopInstanceUid: SOP_INSTANCE, studyInstanceUid: '1.2.826.0.1.3680043.9.7.92', seriesInstanceUid: '1.2.826.0.1.3680043.9.7.93', patientName: 'Test^Tls', patientId: 'TLS1', size: 16 });
     const bytes = await readFile(file);
     const outDir = join(dir, 'out');
     await mkdir(outDir);
