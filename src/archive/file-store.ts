@@ -86,6 +86,12 @@ export interface FileStoreOptions {
    * with at most about twice this held in memory.
    */
   writeBatch?: number;
+  /**
+   * store.fsync (default true): each file and its directory entry are fsynced before success
+   * is answered. false: a success survives a killed process but not a power cut, as with
+   * DCMTK's storescp or Orthanc's SyncStorageArea false.
+   */
+  fsync?: boolean;
   /** Deflated data sets: inflated bytes examined for the header (default 64 MiB). */
   maxDeflatedHeader?: number;
   /**
@@ -233,7 +239,7 @@ export class FileStore implements StorageSink {
       this.receivedSince += size;
       // Durable before anything is said (STOR-014): the fsync runs while the header is parsed
       // and checked; commit() waits for it before the rename (and the directory's fsync).
-      synced = fh.sync().then(
+      synced = this.opts.fsync === false ? Promise.resolve(undefined) : fh.sync().then(
         () => undefined,
         (err: unknown) => err ?? new Error('fsync failed'),
       );
@@ -377,7 +383,7 @@ export class FileStore implements StorageSink {
       await this.ensureDir(studyDir, dir);
       await rename(tmp, location);
     }
-    const durable = (this.io.syncDir ?? fsyncDir)(dir).catch((err: unknown) => {
+    const durable = (this.opts.fsync === false ? Promise.resolve() : (this.io.syncDir ?? fsyncDir)(dir)).catch((err: unknown) => {
       throw ioFailure(`cannot make ${location} durable`, err);
     });
     durable.catch(() => undefined);
@@ -387,11 +393,12 @@ export class FileStore implements StorageSink {
   /** Makes `<root>/<study>/<series>` exist, each new entry durable (its parent fsynced). */
   private async ensureDir(studyDir: string, dir: string): Promise<void> {
     if (this.knownDirs.has(dir)) return;
+    const durable = this.opts.fsync !== false;
     if (!this.knownDirs.has(studyDir)) {
-      await mkdirDurable(this.root, studyDir);
+      await mkdirDurable(this.root, studyDir, durable);
       this.remember(studyDir);
     }
-    await mkdirDurable(studyDir, dir);
+    await mkdirDurable(studyDir, dir, durable);
     this.remember(dir);
   }
 
@@ -445,11 +452,11 @@ export async function fsyncDir(dir: string): Promise<void> {
  * parent: also when it exists already, since it may have just been made by a concurrent
  * C-STORE whose fsync of the parent has not finished (FileStore calls this once per directory).
  */
-async function mkdirDurable(parent: string, dir: string): Promise<void> {
+async function mkdirDurable(parent: string, dir: string, durable = true): Promise<void> {
   try {
     await mkdir(dir);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
   }
-  await fsyncDir(parent);
+  if (durable) await fsyncDir(parent);
 }

@@ -77,6 +77,8 @@ export interface ArchiveOptions {
   /** The index; default the embedded SQLite one at <root>/.index/tracer.sqlite. */
   index?: ArchiveIndex;
   indexSynchronous?: 'normal' | 'full';
+  /** store.fsync (FileStoreOptions.fsync). */
+  fsync?: boolean;
   patientMatchKeys?: readonly string[];
   implementation?: (rq: StoreRequest) => { classUid: string; versionName?: string };
   io?: FileStoreIo;
@@ -131,7 +133,7 @@ export class Archive implements StorageSink {
     this.root = opts.root;
     this.log = opts.logger ?? silentLogger;
     this.policy = { ...DEFAULT_POLICY, ...opts.policy, fixups: { ...DEFAULT_POLICY.fixups, ...opts.policy?.fixups } };
-    this.store = new FileStore({ root: opts.root, minFreeDiskMb: opts.minFreeDiskMb, implementation: opts.implementation, io: opts.io });
+    this.store = new FileStore({ root: opts.root, minFreeDiskMb: opts.minFreeDiskMb, implementation: opts.implementation, io: opts.io, fsync: opts.fsync });
     this.index = opts.index ?? new SqliteIndex(join(opts.root, INDEX_DIR, 'tracer.sqlite'), { synchronous: opts.indexSynchronous, patientMatchKeys: opts.patientMatchKeys });
   }
 

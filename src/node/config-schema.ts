@@ -78,6 +78,7 @@ export const configSchema = {
         root: { type: 'string', default: './tracer-data' },
         indexBatchSize: { type: 'integer', minimum: 1, default: 20, description: 'SYS-022: index writes per transaction at most (each instance commits its own: the success waits for it)' },
         indexFlushSeconds: { ...seconds, default: 5, description: 'SYS-022: a batch is flushed within this time' },
+        fsync: { type: 'boolean', default: true, description: 'STOR-014: fsync each received file and its directory before answering success; false survives a killed process but not a power cut (as storescp, or Orthanc with SyncStorageArea false)' },
         indexSynchronous: { type: 'string', enum: ['normal', 'full'], default: 'normal', description: 'SQLite synchronous in WAL mode: normal survives a killed process; the start-up check re-indexes fsynced files after a power cut' },
       },
     },

@@ -95,7 +95,7 @@ export interface FindScpConfig {
 
 export interface TracerConfig {
   localAEs: LocalAEConfig[];
-  store: { root: string; indexBatchSize: number; indexFlushSeconds: number; indexSynchronous: 'normal' | 'full' };
+  store: { root: string; indexBatchSize: number; indexFlushSeconds: number; indexSynchronous: 'normal' | 'full'; fsync: boolean };
   network: {
     maxPduReceive: number;
     maxPduSendUnlimited: number;

@@ -254,6 +254,7 @@ export function archiveFromConfig(config: TracerConfig, logger: Logger, extra: {
     root: config.store.root,
     minFreeDiskMb: s.minFreeDiskMb,
     indexSynchronous: config.store.indexSynchronous,
+    fsync: config.store.fsync,
     patientMatchKeys: config.db.patientMatchKeys,
     logger,
     io: extra.io,

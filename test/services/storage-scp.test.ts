@@ -264,6 +264,36 @@ test('A700: the directory fsync after the rename fails (EIO, injected): no file,
   }
 });
 
+test('store.fsync: every stored file and its directory are fsynced before success; false skips both', async () => {
+  for (const fsync of [true, false]) {
+    let fileSyncs = 0;
+    let dirSyncs = 0;
+    const io: FileStoreIo = {
+      ...nodeIo,
+      open: async (p, flags) => {
+        const h = await nodeIo.open(p, flags);
+        const sync = h.sync.bind(h);
+        h.sync = () => (fileSyncs++, sync());
+        return h;
+      },
+      syncDir: async (dir) => {
+        dirSyncs++;
+        await fsyncDir(dir);
+      },
+    };
+    const node = await startTestNode((c) => (c.store.fsync = fsync), { io });
+    try {
+      const rsp = await store(node, makeDataset({ sopInstance: SOP }, 1000));
+      assert.equal(rsp.Status, 0);
+      assert.deepEqual(await node.files(), [`${STUDY}/${SERIES}/${SOP}.dcm`]);
+      assert.equal(fileSyncs, fsync ? 1 : 0);
+      assert.equal(dirSyncs, fsync ? 1 : 0);
+    } finally {
+      await node.stop();
+    }
+  }
+});
+
 test('A700: a real full disk (1 MiB tmpfs; needs root), then storing works again', async (t) => {
   const mnt = await mkdtemp(join(tmpdir(), 'tracer-tmpfs-'));
   const m = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mnt]);
