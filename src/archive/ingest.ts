@@ -33,6 +33,7 @@ import {
 } from '../services/storage-scp.js';
 import { FileStore, fsyncDir, type FileStoreInstance, type FileStoreIo } from './file-store.js';
 import { DuplicateInstanceError, type ArchiveIndex, type DemographicUpdate, type InstanceEntry, type InstanceSelector } from './index.js';
+import { Recycler, type AutoDeleteOptions } from './recycling.js';
 import { SqliteIndex } from './sqlite-index.js';
 
 export type Validation = 'none' | 'uids' | 'uidsAndImage' | 'type1';
@@ -81,6 +82,8 @@ export interface ArchiveOptions {
   implementation?: (rq: StoreRequest) => { classUid: string; versionName?: string };
   io?: FileStoreIo;
   logger?: Logger;
+  /** storage.autoDelete when enabled (REQUIREMENTS 7.3): watermark deletion after ingests. */
+  autoDelete?: AutoDeleteOptions;
 }
 
 /** What ingest did with one instance. */
@@ -123,6 +126,8 @@ export class Archive implements StorageSink {
   readonly store: FileStore;
   readonly index: ArchiveIndex;
   readonly policy: IngestPolicy;
+  /** Watermark deletion (storage.autoDelete), when enabled. */
+  readonly recycler: Recycler | undefined;
   private readonly log: Logger;
   /** One ingest at a time per SOP Instance UID: duplicate checks and writes do not race. */
   private readonly locks = new Map<string, Promise<void>>();
@@ -133,6 +138,7 @@ export class Archive implements StorageSink {
     this.policy = { ...DEFAULT_POLICY, ...opts.policy, fixups: { ...DEFAULT_POLICY.fixups, ...opts.policy?.fixups } };
     this.store = new FileStore({ root: opts.root, minFreeDiskMb: opts.minFreeDiskMb, implementation: opts.implementation, io: opts.io });
     this.index = opts.index ?? new SqliteIndex(join(opts.root, INDEX_DIR, 'tracer.sqlite'), { synchronous: opts.indexSynchronous, patientMatchKeys: opts.patientMatchKeys });
+    this.recycler = opts.autoDelete ? new Recycler({ root: this.root, index: this.index, removePaths: (p, o) => this.removePaths(p, o) }, opts.autoDelete, this.log) : undefined;
   }
 
   /**
@@ -157,6 +163,7 @@ export class Archive implements StorageSink {
   private checked = false;
 
   async close(): Promise<void> {
+    await this.recycler?.stop();
     if (this.checked) await this.index.setMeta(CLEAN_MARK, 'clean').catch(() => undefined);
     await this.index.close();
   }
@@ -319,6 +326,8 @@ export class Archive implements StorageSink {
         });
       }
       if (backup) await rm(backup, { force: true });
+      // Watermark deletion (7.3) is only scheduled here: it never delays the response.
+      this.recycler?.notify();
       return { location: placed.location, replaced: added.replaced, status, outcome: added.replaced ? 'replaced' : 'stored', sopInstanceUid: sop };
     } catch (err) {
       if (backup) await rename(backup, abs).catch(() => undefined);
@@ -482,11 +491,21 @@ export class Archive implements StorageSink {
     const found = await this.index.selectInstances(sel);
     const paths = found.map((i) => i.path);
     if (paths.length === 0) return [];
-    await this.index.removeInstances(paths);
-    await this.removeFiles(paths);
-    await this.index.deletionDone(paths);
+    await this.removePaths(paths);
     this.log.info('deleted', { level: sel.level, instances: paths.length });
     return paths;
+  }
+
+  /**
+   * The deletion path (user deletion and watermark deletion): rows, with the paths recorded as
+   * pending, in one transaction; then the files; then the record. With `requireCommitted`
+   * nothing happens (false) unless every instance still indexed is committed (COMMIT-030).
+   */
+  async removePaths(paths: readonly string[], opts: { requireCommitted?: boolean } = {}): Promise<boolean> {
+    if (!(await this.index.removeInstances(paths, opts))) return false;
+    await this.removeFiles(paths);
+    await this.index.deletionDone(paths);
+    return true;
   }
 
   private async finishDeletions(): Promise<void> {

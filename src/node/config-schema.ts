@@ -1,6 +1,6 @@
 /**
  * The JSON Schema of Tracer's configuration file, with every default: options and defaults are
- * those of REQUIREMENTS.md Appendix A (sections 2, 3, 5.7, 6, 16), except where the project sets
+ * those of REQUIREMENTS.md Appendix A (sections 2, 3, 5, 6, 7.3, 16), except where the project sets
  * its own (port 11112, AE title TRACER, data in ./tracer-data). Validation and defaults both come
  * from here, so the file, `tracer config --defaults` and the code cannot drift apart.
  */
@@ -129,6 +129,16 @@ export const configSchema = {
         seriesUidConflict: { type: 'string', enum: ['quarantine', 'store'], default: 'quarantine', description: 'STOR-041' },
         sopUidConflict: { type: 'string', enum: ['store', 'quarantine'], default: 'store', description: 'STOR-041' },
         demographicUpdate: { type: 'string', enum: ['latestWins', 'keepExisting', 'flagOnly'], default: 'latestWins', description: 'STOR-050' },
+        autoDelete: {
+          type: 'object', additionalProperties: false, default: {},
+          description: 'COMMIT-030, SYS-023: watermark deletion of whole studies, least recently received first',
+          properties: {
+            enabled: { type: 'boolean', default: false, description: 'delete studies when the file system of store.root reaches highWaterPercent, until it is below lowWaterPercent (checked at start-up and after ingests)' },
+            highWaterPercent: { type: 'number', exclusiveMinimum: 0, maximum: 100, default: 90, description: 'used space (percent, as df) at which deletion starts' },
+            lowWaterPercent: { type: 'number', minimum: 0, exclusiveMaximum: 100, default: 80, description: 'used space (percent) deletion brings the file system below; less than highWaterPercent' },
+            onlyCommitted: { type: 'boolean', default: true, description: 'COMMIT-030: only studies whose every instance was committed by an archive (storage commitment) may be deleted' },
+          },
+        },
       },
     },
     db: {

@@ -77,6 +77,8 @@ export interface StorageConfig {
   seriesUidConflict: 'quarantine' | 'store';
   sopUidConflict: 'store' | 'quarantine';
   demographicUpdate: 'latestWins' | 'keepExisting' | 'flagOnly';
+  /** REQUIREMENTS 7.3: watermark deletion. */
+  autoDelete: { enabled: boolean; highWaterPercent: number; lowWaterPercent: number; onlyCommitted: boolean };
 }
 
 export interface FindScpConfig {
@@ -209,6 +211,8 @@ function checkSemantics(c: TracerConfig, source: string): void {
     checkTls(n.tls, `nodes.${i}.tls`, problems);
     if (n.tls.enabled && n.tls.pinnedThumbprints.length === 0) problems.push(`nodes.${i}.tls.pinnedThumbprints: required when TLS is enabled (SEC-003)`);
   });
+  const aw = c.storage.autoDelete;
+  if (aw.lowWaterPercent >= aw.highWaterPercent) problems.push(`storage.autoDelete.lowWaterPercent: must be below highWaterPercent (got ${aw.lowWaterPercent} and ${aw.highWaterPercent})`);
   const pdu = c.network.maxPduReceive;
   if (pdu !== 0 && pdu < 4096) problems.push(`network.maxPduReceive: must be 0 (unlimited) or 4096-524288 (got ${pdu})`);
   c.network.acceptedTransferSyntaxes?.forEach((ts, k) => { if (!transferSyntax(ts)) problems.push(`network.acceptedTransferSyntaxes.${k}: unknown transfer syntax '${ts}'`); });

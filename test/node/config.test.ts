@@ -4,7 +4,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
 import { ConfigError, adHocNode, defaultConfig, findNode, loadConfig, resolveConfig } from '../../src/node/config.js';
+import { tracer } from '../helpers/storescp.js';
 
 test('embedded defaults: TRACER on 11112, data in ./tracer-data, Appendix A defaults', () => {
   const c = defaultConfig();
@@ -79,4 +81,18 @@ test('the embedded defaults and ad hoc nodes, filled in without ajv, equal what 
   a.nodes.push(adHocNode(fields));
   assert.equal(defaultConfig().nodes.length, 0, 'each call returns fresh objects');
   assert.throws(() => adHocNode({ ...fields, host: '' }), ConfigError);
+});
+
+test('watermark deletion: Appendix A defaults, in `tracer config --defaults`, low water below high water', async () => {
+  const c = defaultConfig();
+  assert.deepEqual(c.storage.autoDelete, { enabled: false, highWaterPercent: 90, lowWaterPercent: 80, onlyCommitted: true });
+  // The command prints what the schema gives: the same options, as YAML.
+  const out = await tracer(['config', '--defaults']);
+  assert.equal(out.code, 0, out.stderr);
+  const printed = parseYaml(out.stdout) as { storage: { autoDelete: unknown } };
+  assert.deepEqual(printed.storage.autoDelete, c.storage.autoDelete);
+  assert.match(errorOf({ storage: { autoDelete: { highWaterPercent: 70 } } }), /storage\.autoDelete\.lowWaterPercent: must be below highWaterPercent \(got 80 and 70\)/);
+  assert.match(errorOf({ storage: { autoDelete: { lowWaterPercent: 90, highWaterPercent: 90 } } }), /must be below highWaterPercent/);
+  assert.match(errorOf({ storage: { autoDelete: { highWaterPercent: 101 } } }), /storage\.autoDelete\.highWaterPercent: must be <= 100/);
+  assert.equal(resolveConfig({ storage: { autoDelete: { enabled: true, highWaterPercent: 95, lowWaterPercent: 85 } } }).storage.autoDelete.onlyCommitted, true);
 });
