@@ -47,6 +47,12 @@ export interface AddOptions {
   demographicUpdate: DemographicUpdate;
   /** Replace an instance already indexed in the same series (duplicatePolicy overwrite). */
   replace: boolean;
+  /**
+   * The quarantine entry this instance is released from (STOR-042): the entry is removed, and
+   * its file recorded as pending deletion, in the transaction that adds the instance, so that
+   * the instance is never both indexed and quarantined.
+   */
+  releasedFromQuarantine?: number;
 }
 
 export interface AddResult {
@@ -174,8 +180,15 @@ export interface ArchiveIndex {
    */
   studiesByAge(opts: { onlyCommitted: boolean }): AsyncIterable<RecyclableStudy>;
   addQuarantine(e: Omit<QuarantineEntry, 'id' | 'receivedAt'>): Promise<void>;
+  /** Quarantined instances, in the order they were quarantined (STOR-042). */
   listQuarantine(): Promise<QuarantineEntry[]>;
+  getQuarantine(id: number): Promise<QuarantineEntry | undefined>;
   removeQuarantine(id: number): Promise<void>;
+  /**
+   * Removes a quarantine entry and records its file as pending deletion in the same transaction
+   * (the caller removes the file, then calls deletionDone); undefined when there is no such entry.
+   */
+  discardQuarantine(id: number): Promise<QuarantineEntry | undefined>;
   counts(): Promise<{ patients: number; studies: number; series: number; instances: number }>;
   /** A flag kept across runs (the clean-shutdown mark of the start-up check). */
   getMeta(key: string): Promise<string | undefined>;

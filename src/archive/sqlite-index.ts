@@ -205,6 +205,13 @@ function now(): string {
   return new Date().toISOString();
 }
 
+function quarantineEntry(r: Row): QuarantineEntry {
+  return {
+    id: Number(r.id), path: String(r.path), reason: String(r.reason), studyInstanceUid: (r.study_instance_uid as string) ?? undefined,
+    seriesInstanceUid: (r.series_instance_uid as string) ?? undefined, sopInstanceUid: (r.sop_instance_uid as string) ?? undefined, receivedAt: String(r.received_at),
+  };
+}
+
 export class SqliteIndex implements ArchiveIndex {
   readonly db: Database.Database;
   private readonly matchKeys: readonly string[];
@@ -287,6 +294,7 @@ export class SqliteIndex implements ArchiveIndex {
       seriesDirs: this.db.prepare('SELECT st.study_instance_uid AS study, se.series_instance_uid AS series FROM series se JOIN study st ON st.id = se.study_fk'),
       addQuarantine: this.db.prepare('INSERT OR REPLACE INTO quarantine (path, reason, study_instance_uid, series_instance_uid, sop_instance_uid, received_at) VALUES (?, ?, ?, ?, ?, ?)'),
       listQuarantine: this.db.prepare('SELECT * FROM quarantine ORDER BY id'),
+      getQuarantine: this.db.prepare('SELECT * FROM quarantine WHERE id = ?'),
       removeQuarantine: this.db.prepare('DELETE FROM quarantine WHERE id = ?'),
       markCommitted: this.db.prepare('UPDATE instance SET committed_at = ?, committed_by = ? WHERE sop_instance_uid = ?'),
       commitMark: this.db.prepare('SELECT committed_at, committed_by FROM instance WHERE path = ?'),
@@ -455,6 +463,7 @@ export class SqliteIndex implements ArchiveIndex {
       this.st.addStudyInstance!.run({ id: studyId, at: ts });
       this.st.addCounts!.run({ id: patientId, studies: 0, series: 0, instances: 1 });
     }
+    if (opts.releasedFromQuarantine !== undefined) this.discardQuarantineSync(opts.releasedFromQuarantine);
 
     if (modalityMayChange) this.refreshModalities(studyId);
     // SOP Classes in Study: appended when new (no per-instance scan of the study).
@@ -554,14 +563,29 @@ export class SqliteIndex implements ArchiveIndex {
   }
 
   async listQuarantine(): Promise<QuarantineEntry[]> {
-    return (this.st.listQuarantine!.all() as Row[]).map((r) => ({
-      id: Number(r.id), path: String(r.path), reason: String(r.reason), studyInstanceUid: (r.study_instance_uid as string) ?? undefined,
-      seriesInstanceUid: (r.series_instance_uid as string) ?? undefined, sopInstanceUid: (r.sop_instance_uid as string) ?? undefined, receivedAt: String(r.received_at),
-    }));
+    return (this.st.listQuarantine!.all() as Row[]).map(quarantineEntry);
+  }
+
+  async getQuarantine(id: number): Promise<QuarantineEntry | undefined> {
+    const r = this.st.getQuarantine!.get(id) as Row | undefined;
+    return r ? quarantineEntry(r) : undefined;
   }
 
   async removeQuarantine(id: number): Promise<void> {
     this.st.removeQuarantine!.run(id);
+  }
+
+  async discardQuarantine(id: number): Promise<QuarantineEntry | undefined> {
+    return this.db.transaction(() => this.discardQuarantineSync(id))();
+  }
+
+  /** The entry removed and its file pending deletion, inside the caller's transaction. */
+  private discardQuarantineSync(id: number): QuarantineEntry | undefined {
+    const r = this.st.getQuarantine!.get(id) as Row | undefined;
+    if (!r) return undefined;
+    this.st.removeQuarantine!.run(id);
+    this.st.addPending!.run(String(r.path));
+    return quarantineEntry(r);
   }
 
   // --- storage commitment and watermark deletion (7.3) ------------------------------------
