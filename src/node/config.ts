@@ -62,7 +62,10 @@ export interface NodeConfig {
   tls: TlsEndpointConfig;
   /** STOR-040: this node's duplicate policy, over storage.duplicatePolicy. */
   duplicatePolicy?: 'ignore' | 'overwrite' | 'reject';
+  /** QR-032: propose relational queries to this node. */
   relationalQuery: boolean;
+  /** QR-023: queries to this node need a key with a value, whatever findScu.requireNonEmptyKey says. */
+  forceFilter: boolean;
 }
 
 export interface StorageConfig {
@@ -79,6 +82,20 @@ export interface StorageConfig {
   demographicUpdate: 'latestWins' | 'keepExisting' | 'flagOnly';
   /** REQUIREMENTS 7.3: watermark deletion. */
   autoDelete: { enabled: boolean; highWaterPercent: number; lowWaterPercent: number; onlyCommitted: boolean };
+}
+
+/** REQUIREMENTS 8.5: the C-FIND SCU's options. */
+export interface FindScuConfig {
+  maxResults: number;
+  appendWildcard: 'none' | 'patientName' | 'allStrings';
+  requireNonEmptyKey: boolean;
+  duplicates: 'replace' | 'keepAll';
+}
+
+/** REQUIREMENTS 8.7: the C-MOVE SCU's options. */
+export interface MoveScuConfig {
+  target: 'retrieveAeTitle' | 'queriedNode';
+  retry: { count: number; intervalSeconds: number };
 }
 
 export interface FindScpConfig {
@@ -112,6 +129,8 @@ export interface TracerConfig {
   storage: StorageConfig;
   db: { patientMatchKeys: string[] };
   findScp: FindScpConfig;
+  findScu: FindScuConfig;
+  moveScu: MoveScuConfig;
   moveScp: { destination: 'knownNodes' | 'callerAddress'; noMatchStatus: 'success' | 'A701' };
   storeScu: { retry: { count: number; intervalSeconds: number } };
   jobs: { perDestinationConcurrency: number };

@@ -57,7 +57,7 @@ export function makeInstances(dir: string, count: number, o: MakeOptions = {}): 
 }
 
 /** One CT instance as a Part 10 file (Explicit VR Little Endian) with the given UIDs; `pixels` bytes of pixel data. */
-export function ctFile(o: { study: string; series: string; sop: string; patientName?: string; patientId?: string; pixels?: number }): Buffer {
+export function ctFile(o: { study: string; series: string; sop: string; patientName?: string; patientId?: string; studyDescription?: string; pixels?: number }): Buffer {
   const pixels = o.pixels ?? 32;
   const ds = new Dataset();
   ds.setString(0x00080016, 'UI', CT_IMAGE);
@@ -65,6 +65,7 @@ export function ctFile(o: { study: string; series: string; sop: string; patientN
   ds.setString(0x00080060, 'CS', 'CT');
   ds.setString(0x00100010, 'PN', o.patientName ?? 'Doe^Jane');
   ds.setString(0x00100020, 'LO', o.patientId ?? 'ID1');
+  if (o.studyDescription !== undefined) ds.setString(0x00081030, 'LO', o.studyDescription);
   ds.setString(0x0020000d, 'UI', o.study);
   ds.setString(0x0020000e, 'UI', o.series);
   ds.setNumbers(0x00280002, 'US', [1]);
