@@ -47,11 +47,40 @@ export interface AddOptions {
   demographicUpdate: DemographicUpdate;
   /** Replace an instance already indexed in the same series (duplicatePolicy overwrite). */
   replace: boolean;
+  /**
+   * The quarantine entry this instance is released from (STOR-042): the entry is removed, and
+   * its file recorded as pending deletion, in the transaction that adds the instance, so that
+   * the instance is never both indexed and quarantined.
+   */
+  releasedFromQuarantine?: number;
 }
 
 export interface AddResult {
   replaced: boolean;
   changes: DemographicChange[];
+}
+
+/**
+ * Storage commitment of an instance by an archive (REQUIREMENTS 7.1 COMMIT-006): which AE
+ * committed it and when. Committed instances become eligible for watermark deletion (COMMIT-008,
+ * COMMIT-030). A replaced instance (duplicatePolicy overwrite) loses its mark: the new bytes
+ * were never committed.
+ */
+export interface CommitMark {
+  /** AE title of the archive that committed the instance. */
+  aeTitle: string;
+  /** When the commitment was reported (ISO 8601). */
+  at: string;
+}
+
+/** A study as watermark deletion weighs it (REQUIREMENTS 7.3). */
+export interface RecyclableStudy {
+  studyInstanceUid: string;
+  /** When its most recent instance was received (ISO 8601): the least recently received go first. */
+  lastReceivedAt: string;
+  instances: number;
+  /** Sum of the instances' data set sizes in the index (the files are slightly larger). */
+  bytes: number;
 }
 
 /** An instance already in the index (duplicate and UID-conflict checks, STOR-040/041). */
@@ -126,18 +155,40 @@ export interface ArchiveIndex {
   /**
    * Removes instances from the index and records their paths as pending deletion in the same
    * transaction; the caller removes the files, then calls deletionDone. A crash in between
-   * is finished at the next start (pendingDeletions).
+   * is finished at the next start (pendingDeletions). With `requireCommitted` nothing is removed
+   * (false) unless every path still indexed carries a commit mark, checked in that transaction
+   * (COMMIT-030: an instance replaced meanwhile is not committed).
    */
-  removeInstances(paths: readonly string[]): Promise<void>;
+  removeInstances(paths: readonly string[], opts?: { requireCommitted?: boolean }): Promise<boolean>;
   pendingDeletions(): Promise<string[]>;
   deletionDone(paths: readonly string[]): Promise<void>;
   /** Indexed paths under a directory prefix ('<Study>/<Series>/'), for the start-up check. */
   pathsUnder(prefix: string): Promise<string[]>;
   /** Every series directory ('<Study>/<Series>') the index has instances in. */
   seriesDirectories(): Promise<string[]>;
+  /**
+   * Sets (or with undefined clears) the commit mark of every indexed instance with one of these
+   * SOP Instance UIDs (storage commitment N-EVENT-REPORT, COMMIT-006); returns how many changed.
+   */
+  markCommitted(sopInstanceUids: readonly string[], mark: CommitMark | undefined): Promise<number>;
+  /** The commit mark of the instance at this path; undefined when uncommitted or not indexed. */
+  commitMarkOf(path: string): Promise<CommitMark | undefined>;
+  /**
+   * Studies, least recently received first (watermark deletion, 7.3); with `onlyCommitted` only
+   * those whose every instance carries a commit mark (COMMIT-030). Paged underneath: studies
+   * may be deleted while iterating.
+   */
+  studiesByAge(opts: { onlyCommitted: boolean }): AsyncIterable<RecyclableStudy>;
   addQuarantine(e: Omit<QuarantineEntry, 'id' | 'receivedAt'>): Promise<void>;
+  /** Quarantined instances, in the order they were quarantined (STOR-042). */
   listQuarantine(): Promise<QuarantineEntry[]>;
+  getQuarantine(id: number): Promise<QuarantineEntry | undefined>;
   removeQuarantine(id: number): Promise<void>;
+  /**
+   * Removes a quarantine entry and records its file as pending deletion in the same transaction
+   * (the caller removes the file, then calls deletionDone); undefined when there is no such entry.
+   */
+  discardQuarantine(id: number): Promise<QuarantineEntry | undefined>;
   counts(): Promise<{ patients: number; studies: number; series: number; instances: number }>;
   /** A flag kept across runs (the clean-shutdown mark of the start-up check). */
   getMeta(key: string): Promise<string | undefined>;

@@ -32,7 +32,8 @@ import {
   type CommitResult, type ReceivedInstance, type StorageSink, type StoreRequest,
 } from '../services/storage-scp.js';
 import { FileStore, fsyncDir, type FileStoreInstance, type FileStoreIo } from './file-store.js';
-import { DuplicateInstanceError, type ArchiveIndex, type DemographicUpdate, type InstanceEntry, type InstanceSelector } from './index.js';
+import { DuplicateInstanceError, type ArchiveIndex, type DemographicUpdate, type InstanceEntry, type InstanceSelector, type QuarantineEntry } from './index.js';
+import { Recycler, type AutoDeleteOptions } from './recycling.js';
 import { SqliteIndex } from './sqlite-index.js';
 
 export type Validation = 'none' | 'uids' | 'uidsAndImage' | 'type1';
@@ -83,6 +84,8 @@ export interface ArchiveOptions {
   implementation?: (rq: StoreRequest) => { classUid: string; versionName?: string };
   io?: FileStoreIo;
   logger?: Logger;
+  /** storage.autoDelete when enabled (REQUIREMENTS 7.3): watermark deletion after ingests. */
+  autoDelete?: AutoDeleteOptions;
 }
 
 /** What ingest did with one instance. */
@@ -95,6 +98,20 @@ export interface IngestResult extends CommitResult {
 /** A received instance waiting for the service's decision; commit runs the ingest path. */
 export interface PendingIngest extends ReceivedInstance {
   commit(): Promise<IngestResult>;
+}
+
+/** How one ingest departs from the policy: a release from quarantine (STOR-042). */
+interface IngestMode {
+  /** The quarantine entry being released: UID conflicts are stored, never quarantined again. */
+  release?: number;
+}
+
+/** No quarantine entry with that id (tracer quarantine release/delete). */
+export class QuarantineNotFoundError extends Error {
+  override name = 'QuarantineNotFoundError';
+  constructor(readonly id: number) {
+    super(`no quarantined instance with id ${id}`);
+  }
 }
 
 export const INDEX_DIR = '.index';
@@ -125,6 +142,8 @@ export class Archive implements StorageSink {
   readonly store: FileStore;
   readonly index: ArchiveIndex;
   readonly policy: IngestPolicy;
+  /** Watermark deletion (storage.autoDelete), when enabled. */
+  readonly recycler: Recycler | undefined;
   private readonly log: Logger;
   /** One ingest at a time per SOP Instance UID: duplicate checks and writes do not race. */
   private readonly locks = new Map<string, Promise<void>>();
@@ -135,6 +154,7 @@ export class Archive implements StorageSink {
     this.policy = { ...DEFAULT_POLICY, ...opts.policy, fixups: { ...DEFAULT_POLICY.fixups, ...opts.policy?.fixups } };
     this.store = new FileStore({ root: opts.root, minFreeDiskMb: opts.minFreeDiskMb, implementation: opts.implementation, io: opts.io, fsync: opts.fsync });
     this.index = opts.index ?? new SqliteIndex(join(opts.root, INDEX_DIR, 'tracer.sqlite'), { synchronous: opts.indexSynchronous, patientMatchKeys: opts.patientMatchKeys });
+    this.recycler = opts.autoDelete ? new Recycler({ root: this.root, index: this.index, removePaths: (p, o) => this.removePaths(p, o) }, opts.autoDelete, this.log) : undefined;
   }
 
   /**
@@ -159,6 +179,7 @@ export class Archive implements StorageSink {
   private checked = false;
 
   async close(): Promise<void> {
+    await this.recycler?.stop();
     if (this.checked) await this.index.setMeta(CLEAN_MARK, 'clean').catch(() => undefined);
     await this.index.close();
   }
@@ -174,7 +195,7 @@ export class Archive implements StorageSink {
     return this.pending(rq, inst, true);
   }
 
-  private pending(rq: StoreRequest, inst: FileStoreInstance, fromCommand: boolean): PendingIngest {
+  private pending(rq: StoreRequest, inst: FileStoreInstance, fromCommand: boolean, mode: IngestMode = {}): PendingIngest {
     let done = false;
     const self: PendingIngest = {
       size: inst.size,
@@ -183,7 +204,7 @@ export class Archive implements StorageSink {
         if (done) throw new Error('instance already committed or discarded');
         done = true;
         try {
-          return await this.ingest(rq, inst, fromCommand);
+          return await this.ingest(rq, inst, fromCommand, mode);
         } catch (err) {
           await inst.discard().catch(() => undefined);
           throw err;
@@ -205,6 +226,10 @@ export class Archive implements StorageSink {
    * behind a File Meta Information of ours that keeps its Source AE Title.
    */
   async importFile(path: string): Promise<IngestResult> {
+    return this.ingestFile(path, {});
+  }
+
+  private async ingestFile(path: string, mode: IngestMode): Promise<IngestResult> {
     let f;
     try {
       f = readDicomFile(path, { stopAtTag: PixelDataTag });
@@ -223,12 +248,57 @@ export class Archive implements StorageSink {
     f.source.close();
     const ac = new AbortController();
     const inst = await this.store.receive(rq, createReadStream(path, { start: offset }) as AsyncIterable<Buffer>, ac.signal);
-    return this.pending(rq, inst, false).commit();
+    return this.pending(rq, inst, false, mode).commit();
+  }
+
+  // --- quarantine (STOR-041/042) ------------------------------------------------------------
+
+  /** The instances kept out of the index, in the order they were quarantined (STOR-042). */
+  listQuarantine(): Promise<QuarantineEntry[]> {
+    return this.index.listQuarantine();
+  }
+
+  /**
+   * Deletes a quarantined instance: its entry goes, with its file recorded as pending deletion,
+   * in one transaction; then the file. A crash in between is finished at the next start.
+   */
+  async deleteQuarantined(id: number): Promise<QuarantineEntry> {
+    const e = await this.index.discardQuarantine(id);
+    if (!e) throw new QuarantineNotFoundError(id);
+    await this.removeFiles([e.path]);
+    await this.index.deletionDone([e.path]);
+    this.log.info('quarantined instance deleted', { id, path: e.path, sopInstanceUid: e.sopInstanceUid, reason: e.reason });
+    return e;
+  }
+
+  /**
+   * Releases a quarantined instance into the index (STOR-042) through the ingest path, as an
+   * import of its file, with the UID conflicts it was kept for stored this time
+   * (storage.seriesUidConflict and sopUidConflict read as 'store'); every other policy applies.
+   * The entry is removed in the index transaction that adds the instance, its file deleted after
+   * (pending deletion covers a crash). An instance already indexed (a duplicate that
+   * storage.duplicatePolicy ignores) leaves the quarantine too; one that fails stays there.
+   */
+  async releaseQuarantined(id: number): Promise<IngestResult> {
+    const e = await this.index.getQuarantine(id);
+    if (!e) throw new QuarantineNotFoundError(id);
+    const r = await this.ingestFile(join(this.root, ...e.path.split('/')), { release: id });
+    if (r.outcome === 'ignored') {
+      await this.deleteQuarantined(id).catch((err: unknown) => { if (!(err instanceof QuarantineNotFoundError)) throw err; });
+    } else {
+      await this.removeFiles([e.path]);
+      await this.index.deletionDone([e.path]);
+    }
+    this.log.info('quarantined instance released', { id, outcome: r.outcome, path: r.location, sopInstanceUid: r.sopInstanceUid, reason: e.reason });
+    return r;
   }
 
   // --- the ingest path ----------------------------------------------------------------------
 
-  private async ingest(rq: StoreRequest, inst: FileStoreInstance, fromCommand: boolean): Promise<IngestResult> {
+  private async ingest(rq: StoreRequest, inst: FileStoreInstance, fromCommand: boolean, mode: IngestMode): Promise<IngestResult> {
+    // STOR-042: a release is the administrator's decision to store the conflict.
+    const seriesUidConflict = mode.release !== undefined ? 'store' : this.policy.seriesUidConflict;
+    const sopUidConflict = mode.release !== undefined ? 'store' : this.policy.sopUidConflict;
     let ds = inst.dataset;
     let coerced: string[] = [];
     const fx = this.policy.fixups;
@@ -247,7 +317,7 @@ export class Archive implements StorageSink {
         status = StoreStatus.DatasetDoesNotMatchSopClassWarning;
         reason = problem.message;
         kind = problem.kind;
-      } else if (this.policy.storeInvalid && (problem.kind === 'cannotUnderstand' || problem.kind === 'datasetMismatch')) {
+      } else if (this.policy.storeInvalid && mode.release === undefined && (problem.kind === 'cannotUnderstand' || problem.kind === 'datasetMismatch')) {
         // STOR-022: cmr42 keeps what it refuses; kept in quarantine when it cannot be indexed.
         if (uidsOk) {
           const r = await this.place(rq, inst, ds, status);
@@ -265,7 +335,7 @@ export class Archive implements StorageSink {
       const series = ds.string(0x0020000e)!;
       // STOR-041: a Series Instance UID already used in another study.
       const studies = await this.index.studiesOfSeries(series);
-      if (studies.some((s) => s !== study) && this.policy.seriesUidConflict === 'quarantine') {
+      if (studies.some((s) => s !== study) && seriesUidConflict === 'quarantine') {
         const where = await this.quarantine(inst, ds, `Series Instance UID ${series} is already used in study ${studies.find((s) => s !== study)}`);
         return { location: where, replaced: false, status, reason: `quarantined: series UID conflict`, kind, outcome: 'quarantined', sopInstanceUid: sop };
       }
@@ -284,17 +354,17 @@ export class Archive implements StorageSink {
           return { location: join(this.root, same.path), replaced: false, status, reason: reason ?? 'duplicate ignored (storage.duplicatePolicy)', kind, outcome: 'ignored', sopInstanceUid: sop };
         }
         replace = true;
-      } else if (existing.length > 0 && this.policy.sopUidConflict === 'quarantine') {
+      } else if (existing.length > 0 && sopUidConflict === 'quarantine') {
         const where = await this.quarantine(inst, ds, `SOP Instance UID ${sop} is already used in series ${existing[0]!.seriesInstanceUid}`);
         return { location: where, replaced: false, status, reason: 'quarantined: SOP UID conflict', kind, outcome: 'quarantined', sopInstanceUid: sop };
       }
-      const r = await this.place(rq, inst, ds, status, replace);
+      const r = await this.place(rq, inst, ds, status, replace, mode.release);
       return { ...r, reason: r.reason ?? reason, kind };
     });
   }
 
   /** Renames the file into place, then commits its row; undoes the file when the index fails. */
-  private async place(rq: StoreRequest, inst: FileStoreInstance, ds: Dataset, status: number, replace = false): Promise<IngestResult> {
+  private async place(rq: StoreRequest, inst: FileStoreInstance, ds: Dataset, status: number, replace = false, release?: number): Promise<IngestResult> {
     const study = ds.string(0x0020000d)!, series = ds.string(0x0020000e)!, sop = ds.string(0x00080018)!;
     const rel = instancePath(study, series, sop);
     const abs = join(this.root, ...rel.split('/'));
@@ -314,9 +384,10 @@ export class Archive implements StorageSink {
     this.index.prepareInstance?.(entry);
     const placed = await inst.place();
     // An overwrite waits for its rename to be durable before the row changes: a failure can then
-    // still put the old file back under the old row.
-    if (backup) await placed.durable.catch(async (err: unknown) => {
-      await rename(backup!, abs).catch(() => undefined);
+    // still put the old file back under the old row. So does a release from quarantine, whose
+    // index transaction also ends the quarantine entry (STOR-042).
+    if (backup || release !== undefined) await placed.durable.catch(async (err: unknown) => {
+      if (backup) await rename(backup, abs).catch(() => undefined);
       throw err;
     });
     // Otherwise the row is written while the directory's fsync runs. The response waits for both
@@ -325,7 +396,7 @@ export class Archive implements StorageSink {
     // which it removes: an instance nobody was told is stored.
     let added;
     try {
-      added = await this.index.addInstance(entry, { demographicUpdate: this.policy.demographicUpdate, replace: replace || placed.replaced });
+      added = await this.index.addInstance(entry, { demographicUpdate: this.policy.demographicUpdate, replace: replace || placed.replaced, releasedFromQuarantine: release });
     } catch (err) {
       await placed.durable.catch(() => undefined);
       if (backup) await rename(backup, abs).catch(() => undefined);
@@ -349,6 +420,8 @@ export class Archive implements StorageSink {
       });
     }
     if (backup) await rm(backup, { force: true });
+    // Watermark deletion (7.3) is only scheduled here: it never delays the response.
+    this.recycler?.notify();
     return { location: placed.location, replaced: added.replaced, status, outcome: added.replaced ? 'replaced' : 'stored', sopInstanceUid: sop };
   }
 
@@ -505,11 +578,21 @@ export class Archive implements StorageSink {
     const found = await this.index.selectInstances(sel);
     const paths = found.map((i) => i.path);
     if (paths.length === 0) return [];
-    await this.index.removeInstances(paths);
-    await this.removeFiles(paths);
-    await this.index.deletionDone(paths);
+    await this.removePaths(paths);
     this.log.info('deleted', { level: sel.level, instances: paths.length });
     return paths;
+  }
+
+  /**
+   * The deletion path (user deletion and watermark deletion): rows, with the paths recorded as
+   * pending, in one transaction; then the files; then the record. With `requireCommitted`
+   * nothing happens (false) unless every instance still indexed is committed (COMMIT-030).
+   */
+  async removePaths(paths: readonly string[], opts: { requireCommitted?: boolean } = {}): Promise<boolean> {
+    if (!(await this.index.removeInstances(paths, opts))) return false;
+    await this.removeFiles(paths);
+    await this.index.deletionDone(paths);
+    return true;
   }
 
   private async finishDeletions(): Promise<void> {
@@ -525,7 +608,9 @@ export class Archive implements StorageSink {
     for (const p of paths) {
       const abs = join(this.root, ...p.split('/'));
       await unlink(abs).catch((e: NodeJS.ErrnoException) => { if (e.code !== 'ENOENT') throw e; });
-      dirs.add(join(abs, '..'));
+      // The quarantine directory stays: quarantine() links into it without making it.
+      if (p.startsWith(`${QUARANTINE_DIR}/`)) await fsyncDir(join(this.root, QUARANTINE_DIR)).catch(() => undefined);
+      else dirs.add(join(abs, '..'));
     }
     for (const d of dirs) {
       await fsyncDir(d).catch(() => undefined);

@@ -26,8 +26,8 @@ import {
 } from './attributes.js';
 import {
   DuplicateInstanceError,
-  type AddOptions, type AddResult, type ArchiveIndex, type DemographicChange, type FindMatch, type FindQuery, type IndexedInstance,
-  type InstanceEntry, type InstanceSelector, type QuarantineEntry, type StoredInstance,
+  type AddOptions, type AddResult, type ArchiveIndex, type CommitMark, type DemographicChange, type FindMatch, type FindQuery, type IndexedInstance,
+  type InstanceEntry, type InstanceSelector, type QuarantineEntry, type RecyclableStudy, type StoredInstance,
 } from './index.js';
 import { columnValue, combinedPairs, matchAll, sqlPrefilter, type QueryKey } from './matching.js';
 
@@ -40,7 +40,11 @@ export interface SqliteIndexOptions {
   pageSize?: number;
 }
 
-const SCHEMA_VERSION = '1';
+/**
+ * Version 2 adds the commit mark of an instance (committed_at, committed_by; COMMIT-006) and
+ * the time a study last received an instance (last_received_at; watermark deletion, 7.3).
+ */
+const SCHEMA_VERSION = '2';
 
 type Row = Record<string, unknown>;
 
@@ -85,6 +89,7 @@ CREATE TABLE IF NOT EXISTS study (
   num_instances INTEGER NOT NULL DEFAULT 0,
   created_at TEXT NOT NULL,
   updated_at TEXT NOT NULL,
+  last_received_at TEXT,
   header TEXT NOT NULL
 );
 CREATE UNIQUE INDEX IF NOT EXISTS study_uid_unique ON study(study_instance_uid);
@@ -106,6 +111,8 @@ CREATE TABLE IF NOT EXISTS instance (
   size INTEGER NOT NULL,
   source_ae_title TEXT,
   received_at TEXT NOT NULL,
+  committed_at TEXT,
+  committed_by TEXT,
   header TEXT NOT NULL
 );
 CREATE UNIQUE INDEX IF NOT EXISTS instance_uid_unique ON instance(series_fk, sop_instance_uid);
@@ -198,6 +205,13 @@ function now(): string {
   return new Date().toISOString();
 }
 
+function quarantineEntry(r: Row): QuarantineEntry {
+  return {
+    id: Number(r.id), path: String(r.path), reason: String(r.reason), studyInstanceUid: (r.study_instance_uid as string) ?? undefined,
+    seriesInstanceUid: (r.series_instance_uid as string) ?? undefined, sopInstanceUid: (r.sop_instance_uid as string) ?? undefined, receivedAt: String(r.received_at),
+  };
+}
+
 export class SqliteIndex implements ArchiveIndex {
   readonly db: Database.Database;
   private readonly matchKeys: readonly string[];
@@ -221,6 +235,7 @@ export class SqliteIndex implements ArchiveIndex {
     this.db.exec(DDL);
     const v = this.db.prepare('SELECT value FROM meta WHERE key = ?').get('schema') as Row | undefined;
     if (!v) this.db.prepare('INSERT INTO meta(key, value) VALUES (?, ?)').run('schema', SCHEMA_VERSION);
+    else if (v.value === '1') this.migrateFrom1();
     else if (v.value !== SCHEMA_VERSION) throw new Error(`${path}: index schema ${String(v.value)} is not the one this version uses (${SCHEMA_VERSION})`);
     this.matchKeys = opts.patientMatchKeys ?? ['PatientName', 'PatientID', 'PatientBirthDate', 'PatientSex'];
     this.pageSize = opts.pageSize ?? 256;
@@ -239,19 +254,23 @@ export class SqliteIndex implements ArchiveIndex {
       insertPatient: ins('patient', ['match_key', 'header'], PATIENT_KEYS),
       updatePatient: upd('patient', ['match_key', 'header'], PATIENT_KEYS),
       studyByUid: this.db.prepare('SELECT * FROM study WHERE study_instance_uid = ?'),
-      insertStudy: ins('study', ['patient_fk', 'header', 'created_at', 'updated_at'], STUDY_KEYS),
+      insertStudy: ins('study', ['patient_fk', 'header', 'created_at', 'updated_at', 'last_received_at'], STUDY_KEYS),
       updateStudy: upd('study', ['header', 'updated_at'], STUDY_KEYS),
       seriesByUid: this.db.prepare('SELECT * FROM series WHERE study_fk = ? AND series_instance_uid = ?'),
       insertSeries: ins('series', ['study_fk', 'header'], SERIES_KEYS),
       updateSeries: upd('series', ['header'], SERIES_KEYS),
       instanceByUid: this.db.prepare('SELECT id, path FROM instance WHERE series_fk = ? AND sop_instance_uid = ?'),
       insertInstance: ins('instance', ['series_fk', 'path', 'transfer_syntax_uid', 'size', 'source_ae_title', 'received_at', 'header'], INSTANCE_KEYS),
-      updateInstance: upd('instance', ['path', 'transfer_syntax_uid', 'size', 'source_ae_title', 'received_at', 'header'], INSTANCE_KEYS),
+      // A replaced instance loses its commit mark: the new bytes were never committed (COMMIT-030).
+      updateInstance: upd('instance', ['path', 'transfer_syntax_uid', 'size', 'source_ae_title', 'received_at', 'header', 'committed_at', 'committed_by'], INSTANCE_KEYS),
       instancesBySop: this.db.prepare(`SELECT i.path, i.sop_instance_uid, se.series_instance_uid, st.study_instance_uid FROM instance i
         JOIN series se ON se.id = i.series_fk JOIN study st ON st.id = se.study_fk WHERE i.sop_instance_uid = ?`),
       studiesOfSeries: this.db.prepare('SELECT st.study_instance_uid FROM series se JOIN study st ON st.id = se.study_fk WHERE se.series_instance_uid = ?'),
       addCounts: this.db.prepare('UPDATE patient SET num_studies = num_studies + @studies, num_series = num_series + @series, num_instances = num_instances + @instances WHERE id = @id'),
       addStudyCounts: this.db.prepare('UPDATE study SET num_series = num_series + @series, num_instances = num_instances + @instances WHERE id = @id'),
+      // One more instance, received now: the row the counts update anyway (no extra write per ingest).
+      addStudyInstance: this.db.prepare('UPDATE study SET num_instances = num_instances + 1, last_received_at = @at WHERE id = @id'),
+      touchStudy: this.db.prepare('UPDATE study SET last_received_at = ? WHERE id = ?'),
       addSeriesCount: this.db.prepare('UPDATE series SET num_instances = num_instances + @instances WHERE id = @id'),
       modalities: this.db.prepare("SELECT DISTINCT modality FROM series WHERE study_fk = ? AND modality IS NOT NULL AND modality != '' ORDER BY modality"),
       sopClasses: this.db.prepare('SELECT DISTINCT i.sop_class_uid FROM instance i JOIN series se ON se.id = i.series_fk WHERE se.study_fk = ? ORDER BY 1'),
@@ -275,12 +294,31 @@ export class SqliteIndex implements ArchiveIndex {
       seriesDirs: this.db.prepare('SELECT st.study_instance_uid AS study, se.series_instance_uid AS series FROM series se JOIN study st ON st.id = se.study_fk'),
       addQuarantine: this.db.prepare('INSERT OR REPLACE INTO quarantine (path, reason, study_instance_uid, series_instance_uid, sop_instance_uid, received_at) VALUES (?, ?, ?, ?, ?, ?)'),
       listQuarantine: this.db.prepare('SELECT * FROM quarantine ORDER BY id'),
+      getQuarantine: this.db.prepare('SELECT * FROM quarantine WHERE id = ?'),
       removeQuarantine: this.db.prepare('DELETE FROM quarantine WHERE id = ?'),
+      markCommitted: this.db.prepare('UPDATE instance SET committed_at = ?, committed_by = ? WHERE sop_instance_uid = ?'),
+      commitMark: this.db.prepare('SELECT committed_at, committed_by FROM instance WHERE path = ?'),
       getMeta: this.db.prepare('SELECT value FROM meta WHERE key = ?'),
       setMeta: this.db.prepare('INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)'),
       delMeta: this.db.prepare('DELETE FROM meta WHERE key = ?'),
     };
     this.addTx = this.db.transaction((e: InstanceEntry, o: AddOptions, prep: Prepared) => this.addInstanceSync(e, o, prep));
+  }
+
+  /**
+   * Schema 1 to 2: the commit mark of instances and the last reception of studies (taken from
+   * the instances' received_at), in one transaction with the version.
+   */
+  private migrateFrom1(): void {
+    this.db.transaction(() => {
+      const has = (table: string, col: string) => (this.db.prepare(`PRAGMA table_info(${table})`).all() as Row[]).some((r) => r.name === col);
+      if (!has('instance', 'committed_at')) this.db.exec('ALTER TABLE instance ADD COLUMN committed_at TEXT');
+      if (!has('instance', 'committed_by')) this.db.exec('ALTER TABLE instance ADD COLUMN committed_by TEXT');
+      if (!has('study', 'last_received_at')) this.db.exec('ALTER TABLE study ADD COLUMN last_received_at TEXT');
+      this.db.exec(`UPDATE study SET last_received_at = (SELECT MAX(i.received_at) FROM series se JOIN instance i ON i.series_fk = se.id WHERE se.study_fk = study.id)
+        WHERE last_received_at IS NULL`);
+      this.db.prepare('UPDATE meta SET value = ? WHERE key = ?').run(SCHEMA_VERSION, 'schema');
+    })();
   }
 
   // --- ingest ---------------------------------------------------------------------------
@@ -379,7 +417,7 @@ export class SqliteIndex implements ArchiveIndex {
       }
     } else {
       patientId = this.findOrCreatePatient(pKey, h.PATIENT, opts, changes, e.studyInstanceUid, prep.text.PATIENT);
-      const r = this.st.insertStudy!.run({ patient_fk: patientId, header: prep.text.STUDY, created_at: ts, updated_at: ts, ...this.keyParams(STUDY_KEYS, h.STUDY) });
+      const r = this.st.insertStudy!.run({ patient_fk: patientId, header: prep.text.STUDY, created_at: ts, updated_at: ts, last_received_at: ts, ...this.keyParams(STUDY_KEYS, h.STUDY) });
       this.st.addCounts!.run({ id: patientId, studies: 1, series: 0, instances: 0 });
       study = { id: r.lastInsertRowid, num_series: 0, num_instances: 0, sop_classes_in_study: null };
     }
@@ -416,14 +454,17 @@ export class SqliteIndex implements ArchiveIndex {
     if (existing) {
       if (!opts.replace) throw new DuplicateInstanceError(`SOP Instance ${e.sopInstanceUid} is already in series ${e.seriesInstanceUid}`);
       const { series_fk: _s, ...upd } = instParams;
-      this.st.updateInstance!.run({ id: existing.id, ...upd });
+      this.st.updateInstance!.run({ id: existing.id, ...upd, committed_at: null, committed_by: null });
+      this.st.touchStudy!.run(ts, studyId);
       replaced = true;
     } else {
       this.st.insertInstance!.run(instParams);
       this.st.addSeriesCount!.run({ id: seriesId, instances: 1 });
-      this.st.addStudyCounts!.run({ id: studyId, series: 0, instances: 1 });
+      this.st.addStudyInstance!.run({ id: studyId, at: ts });
       this.st.addCounts!.run({ id: patientId, studies: 0, series: 0, instances: 1 });
     }
+    if (opts.releasedFromQuarantine !== undefined) this.discardQuarantineSync(opts.releasedFromQuarantine);
+
     if (modalityMayChange) this.refreshModalities(studyId);
     // SOP Classes in Study: appended when new (no per-instance scan of the study).
     const classes = study.sop_classes_in_study ? String(study.sop_classes_in_study).split('\\') : [];
@@ -457,8 +498,14 @@ export class SqliteIndex implements ArchiveIndex {
 
   // --- removal --------------------------------------------------------------------------
 
-  async removeInstances(paths: readonly string[]): Promise<void> {
-    this.db.transaction(() => {
+  async removeInstances(paths: readonly string[], opts: { requireCommitted?: boolean } = {}): Promise<boolean> {
+    return this.db.transaction(() => {
+      if (opts.requireCommitted) {
+        for (const p of paths) {
+          const r = this.st.commitMark!.get(p) as Row | undefined;
+          if (r && r.committed_at === null) return false;
+        }
+      }
       const studies = new Set<number>();
       for (const p of paths) {
         this.st.addPending!.run(p);
@@ -487,6 +534,7 @@ export class SqliteIndex implements ArchiveIndex {
         const classes = (this.st.sopClasses!.all(s) as Row[]).map((r) => String(r.sop_class_uid));
         this.st.setSopClasses!.run(classes.join('\\') || null, s);
       }
+      return true;
     })();
   }
 
@@ -515,14 +563,70 @@ export class SqliteIndex implements ArchiveIndex {
   }
 
   async listQuarantine(): Promise<QuarantineEntry[]> {
-    return (this.st.listQuarantine!.all() as Row[]).map((r) => ({
-      id: Number(r.id), path: String(r.path), reason: String(r.reason), studyInstanceUid: (r.study_instance_uid as string) ?? undefined,
-      seriesInstanceUid: (r.series_instance_uid as string) ?? undefined, sopInstanceUid: (r.sop_instance_uid as string) ?? undefined, receivedAt: String(r.received_at),
-    }));
+    return (this.st.listQuarantine!.all() as Row[]).map(quarantineEntry);
+  }
+
+  async getQuarantine(id: number): Promise<QuarantineEntry | undefined> {
+    const r = this.st.getQuarantine!.get(id) as Row | undefined;
+    return r ? quarantineEntry(r) : undefined;
   }
 
   async removeQuarantine(id: number): Promise<void> {
     this.st.removeQuarantine!.run(id);
+  }
+
+  async discardQuarantine(id: number): Promise<QuarantineEntry | undefined> {
+    return this.db.transaction(() => this.discardQuarantineSync(id))();
+  }
+
+  /** The entry removed and its file pending deletion, inside the caller's transaction. */
+  private discardQuarantineSync(id: number): QuarantineEntry | undefined {
+    const r = this.st.getQuarantine!.get(id) as Row | undefined;
+    if (!r) return undefined;
+    this.st.removeQuarantine!.run(id);
+    this.st.addPending!.run(String(r.path));
+    return quarantineEntry(r);
+  }
+
+  // --- storage commitment and watermark deletion (7.3) ------------------------------------
+
+  async markCommitted(sopInstanceUids: readonly string[], mark: CommitMark | undefined): Promise<number> {
+    return this.db.transaction(() => {
+      let n = 0;
+      for (const uid of sopInstanceUids) n += this.st.markCommitted!.run(mark?.at ?? null, mark?.aeTitle ?? null, uid).changes;
+      return n;
+    })();
+  }
+
+  async commitMarkOf(path: string): Promise<CommitMark | undefined> {
+    const r = this.st.commitMark!.get(path) as Row | undefined;
+    return r && r.committed_at !== null ? { at: String(r.committed_at), aeTitle: String(r.committed_by ?? '') } : undefined;
+  }
+
+  /**
+   * Keyset-paged by (age, id): studies deleted while the caller iterates do not shift the pages.
+   * There is no index on the age: the sort of the study table runs only when the store is above
+   * the high-water mark, whereas an index would cost every ingest a b-tree update.
+   */
+  async *studiesByAge(opts: { onlyCommitted: boolean }): AsyncIterable<RecyclableStudy> {
+    const age = 'COALESCE(st.last_received_at, st.created_at)';
+    const committed = opts.onlyCommitted
+      ? 'AND NOT EXISTS (SELECT 1 FROM series se JOIN instance i ON i.series_fk = se.id WHERE se.study_fk = st.id AND i.committed_at IS NULL)'
+      : '';
+    const stmt = this.db.prepare(`SELECT st.id, st.study_instance_uid, ${age} AS age, st.num_instances,
+        (SELECT COALESCE(SUM(i.size), 0) FROM series se JOIN instance i ON i.series_fk = se.id WHERE se.study_fk = st.id) AS bytes
+      FROM study st WHERE (${age} > ? OR (${age} = ? AND st.id > ?)) ${committed}
+      ORDER BY ${age}, st.id LIMIT ${this.pageSize}`);
+    let last: { age: string; id: number } = { age: '', id: 0 };
+    for (;;) {
+      const page = stmt.all(last.age, last.age, last.id) as Row[];
+      for (const r of page) {
+        yield { studyInstanceUid: String(r.study_instance_uid), lastReceivedAt: String(r.age), instances: Number(r.num_instances), bytes: Number(r.bytes) };
+      }
+      if (page.length < this.pageSize) return;
+      const end = page[page.length - 1]!;
+      last = { age: String(end.age), id: Number(end.id) };
+    }
   }
 
   async counts(): Promise<{ patients: number; studies: number; series: number; instances: number }> {

@@ -23,6 +23,7 @@ const commands: Record<string, Command> = {
   serve: { summary: 'run the DICOM node (Verification, Storage and Query SCP)', run: async (a) => (await import('./serve.js')).run(a) },
   import: { summary: 'store DICOM files into the local archive (same rules as C-STORE)', run: async (a) => (await import('./import.js')).run(a) },
   delete: { summary: 'delete a patient, study, series or instance from the local archive', run: async (a) => (await import('./delete.js')).run(a) },
+  quarantine: { summary: 'list, release into the archive or delete quarantined instances', run: async (a) => (await import('./quarantine.js')).run(a) },
 };
 
 export function version(): string {

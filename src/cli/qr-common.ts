@@ -3,8 +3,9 @@
  * level, -k keys as findscu), the SCU options from the configuration, and the progress lines
  * and summary of a retrieve.
  */
+import type { NodeConfig } from '../node/config.js';
 import { createLogger, type Logger } from '../node/log.js';
-import { scuOptionsFromConfig, type ScuOptions } from '../services/scu-connection.js';
+import { scuOptionsFromConfig, type Destination, type ScuOptions } from '../services/scu-connection.js';
 import { buildIdentifier, parseKey, parseLevel, withDefaultKeys, type QueryKey, type QueryLevel, type QueryModel } from '../services/query-scu.js';
 import type { RetrieveProgress, RetrieveResult } from '../services/retrieve-scu.js';
 import type { Dataset } from '../dicom/dataset.js';
@@ -39,7 +40,10 @@ export const COMMON_HELP = `  -m, --model M       information model: study (defa
 
 export interface QrSetup {
   peer: Peer;
+  /** The SCU options for the peer. */
   opts: ScuOptions;
+  /** The SCU options for another registered node, with the same command-line overrides. */
+  optsFor(node: NodeConfig): ScuOptions;
   model: QueryModel;
   level: QueryLevel;
   keys: QueryKey[];
@@ -59,18 +63,24 @@ export function setup(v: Values, positionals: string[], help: string, o: { defau
   if (o.defaultKeys) keys = withDefaultKeys(level, keys);
   const cfgLevel = peer.config.log.level;
   const log = createLogger({ level: v.quiet ? 'error' : v.verbose ? 'debug' : cfgLevel === 'info' ? 'warn' : cfgLevel, format: peer.config.log.format, write: (l) => process.stderr.write(l + '\n') });
-  const opts = scuOptionsFromConfig(peer.config, peer.node, log, peer.destination);
-  opts.callingAETitle = peer.callingAETitle;
   const maxPdu = intOption(v, 'max-pdu', 0, 524288);
-  if (maxPdu !== undefined) opts.maxPduReceive = maxPdu;
   const timeout = numberOption(v, 'timeout', 0);
-  if (timeout !== undefined) {
-    const ms = timeout * 1000;
-    opts.timeouts = { ...opts.timeouts, connect: ms, acse: ms, dimse: ms, release: ms };
-  }
-  const d = peer.destination;
-  const who = `${d.aeTitle}@${d.host}:${d.port}${d.name && d.name !== d.aeTitle ? ` (${d.name})` : ''}`;
-  return { peer, opts, model, level, keys, identifier: buildIdentifier(level, keys), who, log };
+  const optsFor = (node: NodeConfig): ScuOptions => {
+    const opts = scuOptionsFromConfig(peer.config, node, log, node === peer.node ? peer.destination : undefined);
+    opts.callingAETitle = peer.callingAETitle;
+    if (maxPdu !== undefined) opts.maxPduReceive = maxPdu;
+    if (timeout !== undefined) {
+      const ms = timeout * 1000;
+      opts.timeouts = { ...opts.timeouts, connect: ms, acse: ms, dimse: ms, release: ms };
+    }
+    return opts;
+  };
+  return { peer, opts: optsFor(peer.node), optsFor, model, level, keys, identifier: buildIdentifier(level, keys), who: whoOf(peer.destination), log };
+}
+
+/** A peer as messages name it: AE@host:port (name). */
+export function whoOf(d: Destination): string {
+  return `${d.aeTitle}@${d.host}:${d.port}${d.name && d.name !== d.aeTitle ? ` (${d.name})` : ''}`;
 }
 
 export const RETRY_OPTIONS: Options = {
@@ -81,11 +91,15 @@ export const RETRY_OPTIONS: Options = {
 
 export const RETRY_HELP = `  --retries N         attempts after a failure worth retrying (A701, A702, Cxxx, B000, network
                       failures and timeouts; never A801, A900 or a cancel); default 3
-  --retry-interval S  seconds between attempts (default 60)
+                      (tracer move: moveScu.retry.count)
+  --retry-interval S  seconds between attempts (default 60; tracer move: moveScu.retry.intervalSeconds)
   --no-progress       no progress lines`;
 
-export function retryOf(v: Values): { count: number; intervalSeconds: number } {
-  return { count: intOption(v, 'retries', 0) ?? 3, intervalSeconds: numberOption(v, 'retry-interval', 0) ?? 60 };
+export type Retry = { count: number; intervalSeconds: number };
+
+/** QR-057: --retries and --retry-interval over the defaults (3 and 60 s, or moveScu.retry). */
+export function retryOf(v: Values, defaults: Retry = { count: 3, intervalSeconds: 60 }): Retry {
+  return { count: intOption(v, 'retries', 0) ?? defaults.count, intervalSeconds: numberOption(v, 'retry-interval', 0) ?? defaults.intervalSeconds };
 }
 
 /** Progress lines on stderr: rewritten in place on a terminal, at most one per 2 s otherwise. */
@@ -145,14 +159,14 @@ export interface RetrieveUi {
  * Runs a C-MOVE or C-GET with the shared command-line behaviour: progress lines, Ctrl-C sends
  * C-CANCEL (PS3.7 9.3.2.3), and the elapsed time for the summary.
  */
-export async function runRetrieve<R>(v: Values, op: (ui: RetrieveUi) => Promise<R>): Promise<{ result: R; seconds: number }> {
+export async function runRetrieve<R>(v: Values, op: (ui: RetrieveUi) => Promise<R>, retryDefaults?: Retry): Promise<{ result: R; seconds: number }> {
   const pp = progressPrinter(v);
   const ac = new AbortController();
   const onSigint = (): void => ac.abort();
   process.once('SIGINT', onSigint);
   const t0 = performance.now();
   try {
-    const result = await op({ retry: retryOf(v), signal: ac.signal, onProgress: pp.progress, onRetry: pp.retry });
+    const result = await op({ retry: retryOf(v, retryDefaults), signal: ac.signal, onProgress: pp.progress, onRetry: pp.retry });
     return { result, seconds: (performance.now() - t0) / 1000 };
   } finally {
     pp.end();

@@ -1,6 +1,6 @@
 /**
  * The JSON Schema of Tracer's configuration file, with every default: options and defaults are
- * those of REQUIREMENTS.md Appendix A (sections 2, 3, 5.7, 6, 16), except where the project sets
+ * those of REQUIREMENTS.md Appendix A (sections 2, 3, 5, 6, 7.3, 8, 16), except where the project sets
  * its own (port 11112, AE title TRACER, data in ./tracer-data). Validation and defaults both come
  * from here, so the file, `tracer config --defaults` and the code cannot drift apart.
  */
@@ -130,6 +130,16 @@ export const configSchema = {
         seriesUidConflict: { type: 'string', enum: ['quarantine', 'store'], default: 'quarantine', description: 'STOR-041' },
         sopUidConflict: { type: 'string', enum: ['store', 'quarantine'], default: 'store', description: 'STOR-041' },
         demographicUpdate: { type: 'string', enum: ['latestWins', 'keepExisting', 'flagOnly'], default: 'latestWins', description: 'STOR-050' },
+        autoDelete: {
+          type: 'object', additionalProperties: false, default: {},
+          description: 'COMMIT-030, SYS-023: watermark deletion of whole studies, least recently received first',
+          properties: {
+            enabled: { type: 'boolean', default: false, description: 'delete studies when the file system of store.root reaches highWaterPercent, until it is below lowWaterPercent (checked at start-up and after ingests)' },
+            highWaterPercent: { type: 'number', exclusiveMinimum: 0, maximum: 100, default: 90, description: 'used space (percent, as df) at which deletion starts' },
+            lowWaterPercent: { type: 'number', minimum: 0, exclusiveMaximum: 100, default: 80, description: 'used space (percent) deletion brings the file system below; less than highWaterPercent' },
+            onlyCommitted: { type: 'boolean', default: true, description: 'COMMIT-030: only studies whose every instance was committed by an archive (storage commitment) may be deleted' },
+          },
+        },
       },
     },
     db: {
@@ -151,6 +161,22 @@ export const configSchema = {
         pnMatching: { type: 'string', enum: ['componentWise', 'wholeString'], default: 'componentWise' },
         implicitTrailingWildcard: { type: 'boolean', default: false },
         instanceAvailability: { type: 'string', enum: ['ONLINE', 'NEARLINE', 'OFFLINE', 'UNAVAILABLE'], default: 'ONLINE' },
+      },
+    },
+    findScu: {
+      type: 'object', additionalProperties: false, default: {},
+      properties: {
+        maxResults: { type: 'integer', minimum: 0, default: 100, description: 'QR-026: C-CANCEL above this many matches; 0 = unlimited' },
+        appendWildcard: { type: 'string', enum: ['none', 'patientName', 'allStrings'], default: 'patientName', description: "QR-022: append '*' to entered values of Patient's Name only, of every text key (allStrings), or of none" },
+        requireNonEmptyKey: { type: 'boolean', default: true, description: 'QR-023: refuse to send a query in which no key has a value' },
+        duplicates: { type: 'string', enum: ['replace', 'keepAll'], default: 'replace', description: 'QR-028: a later response for the same entity replaces the earlier one, or both are kept' },
+      },
+    },
+    moveScu: {
+      type: 'object', additionalProperties: false, default: {},
+      properties: {
+        target: { type: 'string', enum: ['retrieveAeTitle', 'queriedNode'], default: 'retrieveAeTitle', description: 'QR-052: send the C-MOVE to the registered node named by the Retrieve AE Title (0008,0054) of the matches (else to the queried node), or always to the queried node' },
+        retry: retry(3, 60),
       },
     },
     moveScp: {
@@ -197,7 +223,8 @@ export const configSchema = {
           description: { type: 'string' },
           services: { type: 'array', items: { type: 'string', enum: ['verification', 'storage'] }, uniqueItems: true, default: ['verification', 'storage'] },
           duplicatePolicy: { type: 'string', enum: ['ignore', 'overwrite', 'reject'], description: 'STOR-040: overrides storage.duplicatePolicy for instances this node sends' },
-          relationalQuery: { type: 'boolean', default: false, description: 'QR-032: propose relational queries to this node' },
+          relationalQuery: { type: 'boolean', default: false, description: 'QR-032: propose relational queries (PS3.4 C.5.1.1.1 extended negotiation) to this node' },
+          forceFilter: { type: 'boolean', default: false, description: 'QR-023: queries to this node need a key with a value, even with findScu.requireNonEmptyKey false ("Large Archive")' },
           maxPduSend: { type: 'integer', minimum: 0, default: 0 },
           maxPresentationContexts: { type: 'integer', minimum: 1, maximum: 128, default: 128 },
           enabledTransferSyntaxes: transferSyntaxList,

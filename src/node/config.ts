@@ -62,9 +62,12 @@ export interface NodeConfig {
   tls: TlsEndpointConfig;
   /** STOR-040: this node's duplicate policy, over storage.duplicatePolicy. */
   duplicatePolicy?: 'ignore' | 'overwrite' | 'reject';
+  /** QR-032: propose relational queries to this node. */
   relationalQuery: boolean;
   /** ASSOC-020: this node's overrides of the network.* timeouts (seconds), on associations to it. */
   timeouts?: Partial<Pick<TracerConfig['network'], NodeTimeout>>;
+  /** QR-023: queries to this node need a key with a value, whatever findScu.requireNonEmptyKey says. */
+  forceFilter: boolean;
 }
 
 /** The timeouts a node may override (ASSOC-020). */
@@ -82,6 +85,22 @@ export interface StorageConfig {
   seriesUidConflict: 'quarantine' | 'store';
   sopUidConflict: 'store' | 'quarantine';
   demographicUpdate: 'latestWins' | 'keepExisting' | 'flagOnly';
+  /** REQUIREMENTS 7.3: watermark deletion. */
+  autoDelete: { enabled: boolean; highWaterPercent: number; lowWaterPercent: number; onlyCommitted: boolean };
+}
+
+/** REQUIREMENTS 8.5: the C-FIND SCU's options. */
+export interface FindScuConfig {
+  maxResults: number;
+  appendWildcard: 'none' | 'patientName' | 'allStrings';
+  requireNonEmptyKey: boolean;
+  duplicates: 'replace' | 'keepAll';
+}
+
+/** REQUIREMENTS 8.7: the C-MOVE SCU's options. */
+export interface MoveScuConfig {
+  target: 'retrieveAeTitle' | 'queriedNode';
+  retry: { count: number; intervalSeconds: number };
 }
 
 export interface FindScpConfig {
@@ -115,6 +134,8 @@ export interface TracerConfig {
   storage: StorageConfig;
   db: { patientMatchKeys: string[] };
   findScp: FindScpConfig;
+  findScu: FindScuConfig;
+  moveScu: MoveScuConfig;
   moveScp: { destination: 'knownNodes' | 'callerAddress'; noMatchStatus: 'success' | 'A701' };
   storeScu: { retry: { count: number; intervalSeconds: number } };
   jobs: { perDestinationConcurrency: number };
@@ -214,6 +235,8 @@ function checkSemantics(c: TracerConfig, source: string): void {
     checkTls(n.tls, `nodes.${i}.tls`, problems);
     if (n.tls.enabled && n.tls.pinnedThumbprints.length === 0) problems.push(`nodes.${i}.tls.pinnedThumbprints: required when TLS is enabled (SEC-003)`);
   });
+  const aw = c.storage.autoDelete;
+  if (aw.lowWaterPercent >= aw.highWaterPercent) problems.push(`storage.autoDelete.lowWaterPercent: must be below highWaterPercent (got ${aw.lowWaterPercent} and ${aw.highWaterPercent})`);
   const pdu = c.network.maxPduReceive;
   if (pdu !== 0 && pdu < 4096) problems.push(`network.maxPduReceive: must be 0 (unlimited) or 4096-524288 (got ${pdu})`);
   c.network.acceptedTransferSyntaxes?.forEach((ts, k) => { if (!transferSyntax(ts)) problems.push(`network.acceptedTransferSyntaxes.${k}: unknown transfer syntax '${ts}'`); });

@@ -12,6 +12,7 @@ import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { FileStore, FileStoreIo } from '../archive/file-store.js';
 import { Archive } from '../archive/ingest.js';
+import type { MeasureDiskUsage } from '../archive/recycling.js';
 import { queryScp, type FindReport } from '../services/query-scp.js';
 import { getScp, moveScp, type MoveTarget, type RetrieveReport, type RetrieveScpOptions } from '../services/retrieve-scp.js';
 import { storeOptionsFromConfig } from '../services/storage-scu.js';
@@ -46,6 +47,10 @@ export interface StartNodeOptions {
   listenerFactory?: ListenerFactory;
   /** File operations of the store (tests simulate full disks with it). */
   io?: FileStoreIo;
+  /** How watermark deletion measures the disk (default statfs; tests simulate a filling disk). */
+  diskUsage?: MeasureDiskUsage;
+  /** Minimum time between two watermark checks after ingests, ms (default 5000; tests shorten it). */
+  autoDeleteIntervalMs?: number;
 }
 
 export interface ListeningAE {
@@ -76,6 +81,8 @@ export async function startNode(config: TracerConfig, logger: Logger = silentLog
   const aeByTitle = new Map(config.localAEs.map((a) => [a.aeTitle, a]));
   const archive = archiveFromConfig(config, logger, {
     io: opts.io,
+    diskUsage: opts.diskUsage,
+    autoDeleteIntervalMs: opts.autoDeleteIntervalMs,
     implementation: (rq) => {
       const ae = aeByTitle.get(rq.calledAETitle) ?? config.localAEs[0]!;
       return { classUid: ae.implementationClassUid ?? IMPLEMENTATION_CLASS_UID, versionName: ae.implementationVersionName ?? IMPLEMENTATION_VERSION_NAME };
@@ -215,7 +222,13 @@ export async function startNode(config: TracerConfig, logger: Logger = silentLog
     await Promise.all(listeners.map((l) => new Promise<void>((r) => l.close(() => r()))));
     throw err;
   }
-  logger.info('store', { root: store.root, minFreeDiskMb: config.storage.minFreeDiskMb, check: opened.check ? 'after an unclean stop' : 'clean' });
+  const aw = config.storage.autoDelete;
+  logger.info('store', {
+    root: store.root, minFreeDiskMb: config.storage.minFreeDiskMb, check: opened.check ? 'after an unclean stop' : 'clean',
+    autoDelete: aw.enabled ? `${aw.highWaterPercent}%/${aw.lowWaterPercent}%${aw.onlyCommitted ? ' committed only' : ''}` : 'off',
+  });
+  // REQUIREMENTS 7.3: the watermark check at start-up runs beside the listeners, not before them.
+  void archive.recycler?.check();
 
   let closing: Promise<void> | undefined;
   return {
@@ -246,7 +259,11 @@ export async function startNode(config: TracerConfig, logger: Logger = silentLog
 }
 
 /** The archive of a configuration (store, storage, db options), as `tracer serve`, `import` and `delete` open it. */
-export function archiveFromConfig(config: TracerConfig, logger: Logger, extra: { io?: FileStoreIo; implementation?: ConstructorParameters<typeof Archive>[0]['implementation'] } = {}): Archive {
+export function archiveFromConfig(
+  config: TracerConfig,
+  logger: Logger,
+  extra: { io?: FileStoreIo; implementation?: ConstructorParameters<typeof Archive>[0]['implementation']; diskUsage?: MeasureDiskUsage; autoDeleteIntervalMs?: number } = {},
+): Archive {
   const s = config.storage;
   const fill = (v: boolean | string): string | false => (v === false ? false : v === true ? 'Unknown' : v);
   const perNode = new Map(config.nodes.filter((n) => n.duplicatePolicy).map((n) => [n.aeTitle, n.duplicatePolicy!]));
@@ -259,6 +276,9 @@ export function archiveFromConfig(config: TracerConfig, logger: Logger, extra: {
     logger,
     io: extra.io,
     implementation: extra.implementation,
+    autoDelete: s.autoDelete.enabled
+      ? { highWaterPercent: s.autoDelete.highWaterPercent, lowWaterPercent: s.autoDelete.lowWaterPercent, onlyCommitted: s.autoDelete.onlyCommitted, measure: extra.diskUsage, intervalMs: extra.autoDeleteIntervalMs }
+      : undefined,
     policy: {
       validation: s.validation,
       validationFailure: s.validationFailure,

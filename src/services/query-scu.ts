@@ -3,8 +3,12 @@
  * findscu-style keys (`KEYWORD=VALUE` or `gggg,eeee=VALUE`; a key without value is a return
  * key), sends one C-FIND on one association (QR-024, one attempt: QR-030) and hands every
  * match over as it arrives (QR-025). Above `maxResults` matches it sends C-CANCEL and marks the
- * result truncated (QR-026). Matches are not filtered locally (QR-028); FF01 is logged (QR-029).
- * Specific Character Set is sent only when a value is not ASCII (QR-031).
+ * result truncated (QR-026). Matches are not filtered locally; duplicate responses for one
+ * entity replace each other or are all kept (QR-028); FF01 is logged (QR-029). Specific
+ * Character Set is sent only when a value is not ASCII (QR-031). Relational queries are
+ * proposed by extended negotiation when asked (QR-032). Before the identifier is built,
+ * entered values may get a trailing '*' (QR-022) and a query without any value to match may be
+ * refused (QR-023): appendWildcards and hasValueToMatch.
  */
 import { Association, CFindRq, type CFindRsp } from '../net/index.js';
 import { Dataset, resolveTag } from '../dicom/dataset.js';
@@ -94,6 +98,41 @@ export function buildIdentifier(level: QueryLevel, keys: readonly QueryKey[]): D
   return ds;
 }
 
+/** findScu.appendWildcard (QR-022). */
+export type AppendWildcard = 'none' | 'patientName' | 'allStrings';
+
+/**
+ * The VRs that take wildcard matching (PS3.4 C.2.2.2.4): text, but not dates, times, numbers
+ * in text (DS, IS), ages or UIDs.
+ */
+const WILDCARD_VRS: ReadonlySet<string> = new Set(['AE', 'CS', 'LO', 'LT', 'PN', 'SH', 'ST', 'UC', 'UT']);
+
+const PatientNameTag = 0x00100010;
+
+/**
+ * QR-022: '*' appended to entered values, as SPECTsyngo's query form does: of Patient's Name
+ * only ('patientName', the proposed default) or of every key whose VR takes wildcards
+ * ('allStrings'). Empty values stay universal; values already ending with '*' and lists
+ * (backslash) are left as entered.
+ */
+export function appendWildcards(keys: readonly QueryKey[], mode: AppendWildcard): QueryKey[] {
+  if (mode === 'none') return [...keys];
+  return keys.map((k) => {
+    const v = k.value ?? '';
+    const eligible = mode === 'allStrings' ? WILDCARD_VRS.has(k.vr) : k.tag === PatientNameTag;
+    if (!eligible || v.trim() === '' || v.endsWith('*') || v.includes('\\')) return k;
+    return { ...k, value: `${v}*` };
+  });
+}
+
+/**
+ * QR-023: whether some key has a value to match. A value of only '*' is universal matching
+ * (PS3.4 C.2.2.2.4) and does not count.
+ */
+export function hasValueToMatch(keys: readonly QueryKey[]): boolean {
+  return keys.some((k) => k.tag !== QueryRetrieveLevel && !/^\**$/.test((k.value ?? '').trim()));
+}
+
 /** The keys of `keys` plus the level's defaults not already given (defaults first, in order). */
 export function withDefaultKeys(level: QueryLevel, keys: readonly QueryKey[]): QueryKey[] {
   const given = new Set(keys.map((k) => k.tag));
@@ -105,7 +144,17 @@ export interface FindOptions extends ScuOptions {
   model?: QueryModel;
   /** QR-026: cancel above this many matches; 0 = unlimited. Default 100. */
   maxResults?: number;
-  /** Called for each match as it arrives (QR-025). */
+  /**
+   * QR-028 findScu.duplicates: 'replace' (default) keeps one match per entity, the later
+   * response in place of the earlier; 'keepAll' keeps every response.
+   */
+  duplicates?: 'replace' | 'keepAll';
+  /** QR-032 nodes[].relationalQuery: propose relational queries (PS3.4 C.5.1.1.1). */
+  relational?: boolean;
+  /**
+   * Called for each match as it arrives (QR-025), with its position in `matches`: a duplicate
+   * replacing an earlier match comes with that match's position.
+   */
   onMatch?: (match: Dataset, index: number) => void;
 }
 
@@ -118,8 +167,39 @@ export interface FindResult {
   truncated: boolean;
   /** Responses with FF01 (optional keys not supported). */
   warnings: number;
+  /** Responses for an entity already matched (QR-028): replaced or kept per `duplicates`. */
+  duplicates: number;
+  /** Whether the peer accepted relational queries (only proposed with `relational`). */
+  relational: boolean;
   error?: string;
   failure?: FailureKind;
+}
+
+/** The unique keys that identify an entity at each level, top down (PS3.4 C.6.1.1, C.6.2.1). */
+const ENTITY_KEYS: Record<QueryLevel, number[]> = {
+  PATIENT: [0x00100020, 0x00100021],
+  STUDY: [0x0020000d],
+  SERIES: [0x0020000d, 0x0020000e],
+  IMAGE: [0x0020000d, 0x0020000e, 0x00080018],
+};
+const LEVEL_KEY: Record<QueryLevel, number> = { PATIENT: 0x00100020, STUDY: 0x0020000d, SERIES: 0x0020000e, IMAGE: 0x00080018 };
+
+/**
+ * Which entity a C-FIND response names, for QR-028: its unique keys down to the query level
+ * (the SOP Instance UID alone would merge instances that storage.sopUidConflict 'store' keeps
+ * apart). Undefined when the level's own key is empty: such a response names nothing and is
+ * always kept.
+ */
+export function entityKey(m: Dataset, level: QueryLevel): string | undefined {
+  const text = (t: number): string => {
+    try {
+      return m.strings(t).join('\\').trim();
+    } catch {
+      return '';
+    }
+  };
+  if (!text(LEVEL_KEY[level])) return undefined;
+  return ENTITY_KEYS[level].map(text).join('|');
 }
 
 /** Decodes a response identifier in the transfer syntax of its presentation context. */
@@ -135,12 +215,28 @@ export async function find(dest: Destination, identifier: Dataset, opts: FindOpt
   const log = (opts.logger ?? silentLogger).child({ peer: `${dest.aeTitle}@${dest.host}:${dest.port}` });
   const sopClass = QR_SOP_CLASSES[opts.model ?? 'study'].find;
   const max = opts.maxResults ?? 100;
-  const result: FindResult = { ok: false, matches: [], truncated: false, warnings: 0 };
+  const replace = (opts.duplicates ?? 'replace') === 'replace';
+  let level: QueryLevel | undefined;
+  try {
+    level = parseLevel(identifier.string(QueryRetrieveLevel) ?? '');
+  } catch {
+    level = undefined; // the peer will say what is wrong; duplicates cannot be told apart
+  }
+  /** Position in `matches` of each entity seen. */
+  const seen = new Map<string, number>();
+  const result: FindResult = { ok: false, matches: [], truncated: false, warnings: 0, duplicates: 0, relational: false };
   let a: Association | undefined;
   try {
-    a = await Association.request({ ...requestorBase(dest, opts), presentationContexts: [{ abstractSyntax: sopClass, transferSyntaxes: PROPOSED_TS }] });
+    // PS3.4 C.5.1.1.1: byte 1 of the service-class-application-information = relational queries.
+    const extendedNegotiations = opts.relational ? [{ sopClassUid: sopClass, serviceClassApplicationInformation: Buffer.from([1]) }] : undefined;
+    a = await Association.request({ ...requestorBase(dest, opts), presentationContexts: [{ abstractSyntax: sopClass, transferSyntaxes: PROPOSED_TS }], extendedNegotiations });
     const ctx = a.findContext(sopClass);
     if (!ctx) throw new Error(`${dest.aeTitle} accepted no presentation context for the C-FIND SOP class ${sopClass}`);
+    if (opts.relational) {
+      const answer = a.ac?.userInformation.extendedNegotiations?.find((e) => e.sopClassUid === sopClass);
+      result.relational = answer?.serviceClassApplicationInformation[0] === 1;
+      if (!result.relational) log.warn('the peer did not accept relational queries: keys above the query level other than unique keys may be refused or ignored');
+    }
     const id = encodeDatasetToBuffer(identifier, encodingOf(ctx.transferSyntax));
     const op = a.sendRequest(new CFindRq({ AffectedSOPClassUID: sopClass }), { dataset: id });
     for await (const r of op as AsyncIterable<CFindRsp>) {
@@ -155,6 +251,17 @@ export async function find(dest: Destination, identifier: Dataset, opts: FindOpt
           continue;
         }
         const m = decodeIdentifier(r.dataset as Buffer, ctx.transferSyntax);
+        const key = level && entityKey(m, level);
+        const earlier = key === undefined ? undefined : seen.get(key);
+        if (earlier !== undefined) {
+          result.duplicates++;
+          if (result.duplicates === 1) log.info(`duplicate response for an entity already matched (findScu.duplicates ${replace ? 'replace' : 'keepAll'})`, { entity: key });
+          if (replace) {
+            result.matches[earlier] = m;
+            opts.onMatch?.(m, earlier);
+            continue;
+          }
+        }
         if (max > 0 && result.matches.length >= max) {
           result.truncated = true;
           log.info('more matches than maxResults: sending C-CANCEL', { maxResults: max });
@@ -162,6 +269,7 @@ export async function find(dest: Destination, identifier: Dataset, opts: FindOpt
           continue;
         }
         result.matches.push(m);
+        if (key !== undefined && earlier === undefined) seen.set(key, result.matches.length - 1);
         opts.onMatch?.(m, result.matches.length - 1);
       } else {
         result.status = r.Status;

@@ -8,8 +8,10 @@ test('--help for find, move and get; listed by tracer --help', async () => {
   assert.equal(f.code, 0);
   assert.match(f.stdout, /Usage: tracer find \[options\] -k KEY\[=VALUE\]\.\.\. HOST PORT/);
   assert.match(f.stdout, /--max-results N/);
+  for (const flag of ['--append-wildcard M', '--allow-empty', '--duplicates M', '--relational']) assert.ok(f.stdout.includes(flag), flag);
   const m = await tracer(['move', '-h']);
   assert.match(m.stdout, /Usage: tracer move \[options\] --dest AE/);
+  assert.match(m.stdout, /--target T +retrieveAeTitle \(default, moveScu\.target\)/);
   const g = await tracer(['get', '-h']);
   assert.match(g.stdout, /Usage: tracer get \[options\] --out DIR/);
   const all = await tracer(['--help']);

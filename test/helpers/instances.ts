@@ -55,3 +55,23 @@ export function makeInstances(dir: string, count: number, o: MakeOptions = {}): 
   }
   return out;
 }
+
+/** One CT instance as a Part 10 file (Explicit VR Little Endian) with the given UIDs; `pixels` bytes of pixel data. */
+export function ctFile(o: { study: string; series: string; sop: string; patientName?: string; patientId?: string; studyDescription?: string; pixels?: number }): Buffer {
+  const pixels = o.pixels ?? 32;
+  const ds = new Dataset();
+  ds.setString(0x00080016, 'UI', CT_IMAGE);
+  ds.setString(0x00080018, 'UI', o.sop);
+  ds.setString(0x00080060, 'CS', 'CT');
+  ds.setString(0x00100010, 'PN', o.patientName ?? 'Doe^Jane');
+  ds.setString(0x00100020, 'LO', o.patientId ?? 'ID1');
+  if (o.studyDescription !== undefined) ds.setString(0x00081030, 'LO', o.studyDescription);
+  ds.setString(0x0020000d, 'UI', o.study);
+  ds.setString(0x0020000e, 'UI', o.series);
+  ds.setNumbers(0x00280002, 'US', [1]);
+  ds.setNumbers(0x00280010, 'US', [1]);
+  ds.setNumbers(0x00280011, 'US', [pixels / 2]);
+  ds.setNumbers(0x00280100, 'US', [16]);
+  ds.setNumbers(0x7fe00010, 'OW', new Array(pixels / 2).fill(7));
+  return Buffer.concat([...encodeDicomFile({ dataset: ds, transferSyntaxUID: '1.2.840.10008.1.2.1' })]);
+}

@@ -143,7 +143,11 @@ function rows(stdout: string): string[][] {
 
 test('tracer find at STUDY, SERIES and IMAGE level with -k filters gives the stored entities', async (t) => {
   if (!available) return t.skip('DCMTK tools not installed');
-  const studies = await tracer(['find', '--only-keys', '-k', 'PatientID', '-k', 'StudyInstanceUID', ...peer()]);
+  // A universal query: findScu.requireNonEmptyKey (QR-023) refuses it without --allow-empty.
+  const refused = await tracer(['find', '--only-keys', '-k', 'PatientID', '-k', 'StudyInstanceUID', ...peer()]);
+  assert.equal(refused.code, 1);
+  assert.match(refused.stderr, /no key has a value to match/);
+  const studies = await tracer(['find', '--allow-empty', '--only-keys', '-k', 'PatientID', '-k', 'StudyInstanceUID', ...peer()]);
   assert.equal(studies.code, 0, studies.stderr + qrLog);
   const expectStudies = [...new Set(INSTANCES.map((i) => `${i.patientId} ${i.study}`))].sort();
   assert.deepEqual(rows(studies.stdout).map((r) => r.join(' ')).sort(), expectStudies);
@@ -185,7 +189,7 @@ test('tracer find --json prints valid DICOM JSON; --max-results cancels and says
   }
   assert.deepEqual(json.map((m) => m['00080018']!.Value![0]).sort(), [`${ROOT}.1.1.1`, `${ROOT}.1.1.2`]);
 
-  const cut2 = await tracer(['find', '--max-results', '1', '--only-keys', '-k', 'StudyInstanceUID', ...peer()]);
+  const cut2 = await tracer(['find', '--allow-empty', '--max-results', '1', '--only-keys', '-k', 'StudyInstanceUID', ...peer()]);
   assert.equal(cut2.code, 0, cut2.stderr);
   assert.equal(rows(cut2.stdout).length, 1);
   assert.match(cut2.stderr, /more than 1 matches: list truncated \(C-CANCEL sent/);

@@ -4,8 +4,10 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
 import { ConfigError, adHocNode, defaultConfig, findNode, loadConfig, resolveConfig } from '../../src/node/config.js';
 import { scuOptionsFromConfig } from '../../src/services/scu-connection.js';
+import { tracer } from '../helpers/storescp.js';
 
 test('embedded defaults: TRACER on 11112, data in ./tracer-data, Appendix A defaults', () => {
   const c = defaultConfig();
@@ -93,4 +95,27 @@ test('nodes[].timeouts override network.* for associations to that node (ASSOC-0
   assert.equal(plain.acse, 60_000);
   assert.throws(() => resolveConfig({ nodes: [{ name: 'x', aeTitle: 'X', host: 'h', port: 104, timeouts: { dimse: 3 } }] }), (e: unknown) => e instanceof ConfigError && /nodes\.0\.timeouts/.test(e.message) && /dimse/.test(e.message));
   assert.throws(() => resolveConfig({ nodes: [{ name: 'x', aeTitle: 'X', host: 'h', port: 104, timeouts: { dimseTimeout: -1 } }] }), (e: unknown) => e instanceof ConfigError && /nodes\.0\.timeouts\.dimseTimeout/.test(e.message));
+});
+
+test('watermark deletion and Q/R SCU options: Appendix A defaults, in `tracer config --defaults`, low water below high water', async () => {
+  const c = defaultConfig();
+  assert.deepEqual(c.storage.autoDelete, { enabled: false, highWaterPercent: 90, lowWaterPercent: 80, onlyCommitted: true });
+  assert.deepEqual(c.findScu, { maxResults: 100, appendWildcard: 'patientName', requireNonEmptyKey: true, duplicates: 'replace' });
+  assert.deepEqual(c.moveScu, { target: 'retrieveAeTitle', retry: { count: 3, intervalSeconds: 60 } });
+  const n = resolveConfig({ nodes: [{ name: 'a', aeTitle: 'A', host: 'h', port: 1 }] }).nodes[0]!;
+  assert.equal(n.forceFilter, false);
+  assert.equal(n.relationalQuery, false);
+  // The command prints what the schema gives: the same options, as YAML.
+  const out = await tracer(['config', '--defaults']);
+  assert.equal(out.code, 0, out.stderr);
+  const printed = parseYaml(out.stdout) as { storage: { autoDelete: unknown }; findScu: unknown; moveScu: unknown };
+  assert.deepEqual(printed.storage.autoDelete, c.storage.autoDelete);
+  assert.deepEqual(printed.findScu, c.findScu);
+  assert.deepEqual(printed.moveScu, c.moveScu);
+  assert.match(errorOf({ storage: { autoDelete: { highWaterPercent: 70 } } }), /storage\.autoDelete\.lowWaterPercent: must be below highWaterPercent \(got 80 and 70\)/);
+  assert.match(errorOf({ storage: { autoDelete: { lowWaterPercent: 90, highWaterPercent: 90 } } }), /must be below highWaterPercent/);
+  assert.match(errorOf({ storage: { autoDelete: { highWaterPercent: 101 } } }), /storage\.autoDelete\.highWaterPercent: must be <= 100/);
+  assert.match(errorOf({ findScu: { appendWildcard: 'always' } }), /findScu\.appendWildcard: must be one of "none", "patientName", "allStrings"/);
+  assert.match(errorOf({ moveScu: { target: 'elsewhere' } }), /moveScu\.target: must be one of/);
+  assert.equal(resolveConfig({ storage: { autoDelete: { enabled: true, highWaterPercent: 95, lowWaterPercent: 85 } } }).storage.autoDelete.onlyCommitted, true);
 });
