@@ -13,6 +13,7 @@ const HELP = `Usage: tracer delete [--config FILE] [--data DIR] (--patient ID | 
 
 Deletes instances from the local archive (store.root): every instance of the patients with
 that Patient ID, of the studies, series, or the instances themselves. Options may repeat.
+Instances that no archive has committed (storage commitment) are deleted with a warning.
 
   -c, --config FILE   configuration file (YAML or JSON)
   -d, --data DIR      data directory (store.root)
@@ -51,7 +52,12 @@ export async function run(argv: string[]): Promise<number> {
   try {
     for (const sel of selectors) {
       const what = `${sel.level.toLowerCase()} ${[...(sel.patientIds ?? []), ...(sel.studyInstanceUids ?? []), ...(sel.seriesInstanceUids ?? []), ...(sel.sopInstanceUids ?? [])].join(',')}`;
-      const paths = v['dry-run'] ? (await archive.index.selectInstances(sel)).map((i) => i.path) : await archive.delete(sel);
+      // COMMIT-030: deleting what no archive has committed may delete the only copy: say so.
+      const selected = (await archive.index.selectInstances(sel)).map((i) => i.path);
+      let uncommitted = 0;
+      for (const p of selected) if (!(await archive.index.commitMarkOf(p))) uncommitted++;
+      if (uncommitted > 0) console.error(`warning: ${uncommitted} of the ${selected.length} instance(s) of ${what} were not committed by an archive (storage commitment): this may be the only copy`);
+      const paths = v['dry-run'] ? selected : await archive.delete(sel);
       if (paths.length === 0) {
         missing++;
         console.error(`not found: ${what}`);

@@ -176,10 +176,17 @@ test('tracer import and tracer delete (CLI): files and index agree after each', 
     const del = spawnSync(process.execPath, [TRACER_BIN, 'delete', '--data', root, '--study', `${ROOT}.1`], { encoding: 'utf8' });
     assert.equal(del.status, 0, del.stderr);
     assert.match(del.stdout, /deleted study .*: 2 instance\(s\)/);
+    // COMMIT-030: nothing was committed by an archive, so the deletion warns.
+    assert.match(del.stderr, /warning: 2 of the 2 instance\(s\) of study .* were not committed by an archive/);
+    const marked = new Archive({ root });
+    await marked.open({ check: false });
+    assert.equal(await marked.index.markCommitted([`${ROOT}.2.1.1`], { at: new Date().toISOString(), aeTitle: 'PACS' }), 1);
+    await marked.close();
     assert.deepEqual(rows(root), [`${ROOT}.2/${ROOT}.2.1/${ROOT}.2.1.1.dcm`]);
     assert.deepEqual(await stored(root), rows(root));
     const delp = spawnSync(process.execPath, [TRACER_BIN, 'delete', '--data', root, '--patient', 'ID2'], { encoding: 'utf8' });
     assert.equal(delp.status, 0, delp.stderr);
+    assert.doesNotMatch(delp.stderr, /warning/);
     assert.deepEqual(rows(root), []);
     assert.deepEqual(await stored(root), []);
     const none = spawnSync(process.execPath, [TRACER_BIN, 'delete', '--data', root, '--instance', '1.2.3'], { encoding: 'utf8' });
