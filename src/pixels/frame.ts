@@ -58,8 +58,10 @@ export interface PixelDescription {
  *   masked and signed values are NOT sign-extended from Bits Stored (use `storedValues()`
  *   when bitsStored < bitsAllocated matters).
  * - `photometricInterpretation` and `planarConfiguration` describe `data`, which may differ
- *   from the data set: a JPEG Baseline YBR_FULL_422 frame is decoded to RGB, and compressed
- *   colour frames always come out pixel-interleaved (planarConfiguration 0).
+ *   from the data set: a JPEG Baseline YBR_FULL_422 frame is decoded to RGB, native 4:2:2
+ *   frames are upsampled (YBR_FULL_422 to YBR_FULL, the retired YBR_PARTIAL_422 to
+ *   'YBR_PARTIAL', a name of Tracer's), and compressed colour frames always come out
+ *   pixel-interleaved (planarConfiguration 0).
  */
 export interface Frame extends PixelDescription {
   /** Zero-based frame number. */
@@ -206,23 +208,44 @@ function nativeBytes(ds: Dataset, el: Element, start: number, length: number, wi
   return copy;
 }
 
-/** Native YBR_FULL_422 (PS3.3 C.7.6.3.1.2): two Y, then one Cb and one Cr, per pixel pair. */
+/**
+ * Native YBR_FULL_422 and YBR_PARTIAL_422 (PS3.3 C.7.6.3.1.2): each pair of pixels is stored as
+ * Y1 Y2 Cb Cr, two samples per pixel, Planar Configuration 0.
+ */
 function isSubsampled422(d: PixelDescription): boolean {
-  return d.photometricInterpretation === 'YBR_FULL_422' && d.samplesPerPixel === 3 && d.bitsAllocated === 8 && d.columns % 2 === 0;
+  return (d.photometricInterpretation === 'YBR_FULL_422' || d.photometricInterpretation === 'YBR_PARTIAL_422')
+    && d.samplesPerPixel === 3 && (d.bitsAllocated === 8 || d.bitsAllocated === 16) && d.sampleFormat === 'int';
 }
 
-/** A native 4:2:2 frame upsampled to YBR_FULL, pixel-interleaved. */
+/**
+ * A native 4:2:2 frame upsampled to 4:4:4, pixel-interleaved: YBR_FULL_422 becomes YBR_FULL,
+ * YBR_PARTIAL_422 becomes 'YBR_PARTIAL' (Tracer's name for the upsampled retired form; the
+ * standard defines no 4:4:4 partial-range term, so transcode() refuses to store it).
+ *
+ * Pairs run in raster order over the whole frame, also when Columns is odd (a pair then spans
+ * the end of one row and the start of the next): DCMTK (dcmimage), GDCM and pydicom all read
+ * it so, and the frame length all three expect, two samples per pixel, leaves no room for a
+ * pair per row. With an odd number of pixels the last one has its Y but no chroma of its own
+ * (DCMTK and GDCM leave it black, pydicom refuses the frame): it takes the chroma of the pair
+ * before it, the nearest sample (chroma is sited on the first Y of each pair).
+ */
 function ybr422Frame(d: PixelDescription, ds: Dataset, el: Element, index: number, tsUID: string): Frame {
   const n = d.rows * d.columns;
-  const bytes = nativeBytes(ds, el, index * n * 2, n * 2, 1);
-  if (bytes.length < n * 2) throw new Error(`Pixel Data is too short for frame ${index}: ${bytes.length} of ${n * 2} bytes present`);
-  const out = new Uint8Array(n * 3);
+  const w = d.bitsAllocated >> 3;
+  const bytes = nativeBytes(ds, el, index * n * 2 * w, n * 2 * w, w);
+  if (bytes.length < n * 2 * w) throw new Error(`Pixel Data is too short for frame ${index}: ${bytes.length} of ${n * 2 * w} bytes present (YBR 4:2:2, two samples per pixel)`);
+  const aligned = bytes.byteOffset % w === 0 ? bytes : Uint8Array.from(bytes);
+  const src = w === 1 ? aligned : new Uint16Array(aligned.buffer, aligned.byteOffset, n * 2);
+  const full = d.photometricInterpretation === 'YBR_FULL_422';
+  const out = allocatePixels({ ...d, pixelRepresentation: 0 });
+  let cb = 2 ** (d.bitsAllocated - 1), cr = cb;
   for (let p = 0, i = 0; p < n; p += 2, i += 4) {
-    const y1 = bytes[i]!, y2 = bytes[i + 1]!, cb = bytes[i + 2]!, cr = bytes[i + 3]!;
+    const y1 = src[i]!;
+    if (p + 1 < n) { cb = src[i + 2]!; cr = src[i + 3]!; }
     out[p * 3] = y1; out[p * 3 + 1] = cb; out[p * 3 + 2] = cr;
-    out[p * 3 + 3] = y2; out[p * 3 + 4] = cb; out[p * 3 + 5] = cr;
+    if (p + 1 < n) { out[p * 3 + 3] = src[i + 1]!; out[p * 3 + 4] = cb; out[p * 3 + 5] = cr; }
   }
-  return { ...d, index, data: out, photometricInterpretation: 'YBR_FULL', planarConfiguration: 0, transferSyntaxUID: tsUID, lossy: false };
+  return { ...d, index, data: out, pixelRepresentation: 0, photometricInterpretation: full ? 'YBR_FULL' : 'YBR_PARTIAL', planarConfiguration: 0, transferSyntaxUID: tsUID, lossy: false };
 }
 
 /**

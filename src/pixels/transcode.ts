@@ -116,6 +116,10 @@ export async function transcode(ds: Dataset, fromTs: string, toTs: string, opts:
     // Checked on the decoded frame, whose description may differ from the data set's
     // (YBR decoded to RGB, native YBR_FULL_422 upsampled to YBR_FULL).
     if (i === 0) {
+      if (frame.photometricInterpretation === 'YBR_PARTIAL') {
+        // The standard has no 4:4:4 partial-range term to label the upsampled samples with.
+        throw new TranscodeError('native YBR_PARTIAL_422 (retired, PS3.3 C.7.6.3.1.2) has no Photometric Interpretation to be stored under once upsampled; convert it to another uncompressed syntax only');
+      }
       const w = enc.unsupported(frame);
       if (w) throw new TranscodeError(`cannot encode in ${transferSyntax(toTs)!.name}: ${w}`);
     }

@@ -7,23 +7,32 @@
  *   frame by frame (frames of odd length start mid-word), and Tracer's own big endian output
  *   must read back in DCMTK as the original. (pydicom 2.3 does not swap 8-bit OW back, so it
  *   is no reference here.)
+ * - Native YBR_FULL_422 and YBR_PARTIAL_422 (PS3.3 C.7.6.3.1.2) with odd and even widths,
+ *   8 and 16 bits, written by pydicom: upsampled frames equal pydicom's pixel_array and GDCM's
+ *   upsampling (gdcmconv --rle, decoded by dcmdrle) where those tools take the file, and
+ *   render as DCMTK's dcm2pnm renders them (within the 2 levels its integer YBR tables differ
+ *   by, see render-dcm2pnm.test.ts).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Dataset } from '../../src/dicom/dataset.js';
 import { TS } from '../../src/dicom/dictionary/index.js';
 import { readDicomFile } from '../../src/dicom/part10.js';
 import { writeDicomFile } from '../../src/dicom/write.js';
 import { getFrame, numberOfFrames, type Frame } from '../../src/pixels/frame.js';
+import { transcode } from '../../src/pixels/transcode.js';
 import { run as convert } from '../../src/cli/convert.js';
-import { PYDICOM_DATA, requirePydicom, requireTools } from '../helpers/peers.js';
-import { dcmtkEnv } from '../helpers/storescp.js';
+import { DEBIAN_PYTHON, PYDICOM_DATA, requirePydicom, requireTools } from '../helpers/peers.js';
+import { dcmtkEnv, TRACER_BIN } from '../helpers/storescp.js';
+import { decodePng } from '../pixels/png-decode.js';
 
 const TEST_FILES = join(PYDICOM_DATA, 'test_files');
+const YBR422_SCRIPT = fileURLToPath(new URL('../../../test/interop/scripts/ybr422.py', import.meta.url));
 
 async function framesOf(path: string): Promise<Frame[]> {
   const f = readDicomFile(path);
@@ -34,6 +43,15 @@ async function framesOf(path: string): Promise<Frame[]> {
   } finally {
     f.source.close();
   }
+}
+
+/** Samples pixel-interleaved whatever the frame's Planar Configuration (dcmdrle keeps RLE's 1). */
+function interleaved(f: Frame): number[] {
+  if (f.samplesPerPixel === 1 || f.planarConfiguration !== 1) return [...f.data];
+  const n = f.rows * f.columns;
+  const out = new Array<number>(f.data.length);
+  for (let s = 0; s < f.samplesPerPixel; s++) for (let p = 0; p < n; p++) out[p * f.samplesPerPixel + s] = f.data[s * n + p]!;
+  return out;
 }
 
 function vrOfPixelData(path: string): string {
@@ -109,6 +127,96 @@ test('8-bit and 1-bit OW pixel data in Explicit VR Big Endian: frames as DCMTK r
         const rawFrames = await framesOf(raw);
         for (let i = 0; i < original.length; i++) assert.deepEqual([...rawFrames[i]!.data], [...original[i]!.data], `${name} frame ${i}: RLE from big endian, decoded by dcmdrle`);
       }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('native YBR_FULL_422 and YBR_PARTIAL_422, odd and even widths, 8 and 16 bits: as pydicom, GDCM and DCMTK read them', async (t) => {
+  if (!requireTools(t, 'gdcmconv', 'dcmdrle', 'dcm2pnm') || !requirePydicom(t)) return;
+  const dir = mkdtempSync(join(tmpdir(), 'tracer-ybr422-'));
+  try {
+    // [name, photometric, rows, columns, frames, bits]
+    const specs: [string, string, number, number, number, number][] = [
+      ['full-6x4', 'YBR_FULL_422', 4, 6, 1, 8],
+      ['full-5x4', 'YBR_FULL_422', 4, 5, 1, 8],
+      ['full-5x4x3', 'YBR_FULL_422', 4, 5, 3, 8],
+      ['full-3x3', 'YBR_FULL_422', 3, 3, 1, 8],
+      ['full-5x4-16', 'YBR_FULL_422', 4, 5, 2, 16],
+      ['partial-5x4x2', 'YBR_PARTIAL_422', 4, 5, 2, 8],
+      ['partial-6x2', 'YBR_PARTIAL_422', 2, 6, 1, 8],
+    ];
+    const r = spawnSync(DEBIAN_PYTHON, [YBR422_SCRIPT], { input: JSON.stringify(specs.map(([n, ...rest]) => [join(dir, `${n}.dcm`), ...rest])), encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const pydicom = JSON.parse(r.stdout) as Record<string, { samples?: number[]; error?: string }>;
+    const checked = { pydicom: 0, gdcm: 0, dcm2pnm: 0 };
+    for (const [name, photometric, rows, columns, frameCount, bits] of specs) {
+      const file = join(dir, `${name}.dcm`);
+      const frames = await framesOf(file);
+      assert.equal(frames.length, frameCount);
+      const pixels = rows * columns;
+      for (const f of frames) {
+        assert.equal(f.photometricInterpretation, photometric === 'YBR_FULL_422' ? 'YBR_FULL' : 'YBR_PARTIAL');
+        assert.equal(f.data.length, pixels * 3);
+        assert.equal(f.data.BYTES_PER_ELEMENT, bits / 8);
+      }
+      const ours = frames.flatMap((f) => [...f.data]);
+      // 1. pydicom upsamples YBR_FULL_422 of even pixel counts (odd widths included) at 8 bits.
+      const py = pydicom[file]!;
+      if (photometric === 'YBR_FULL_422' && bits === 8 && pixels % 2 === 0) {
+        assert.ok(py.samples, `${name}: pydicom: ${py.error}`);
+        assert.deepEqual(ours, py.samples, `${name}: against pydicom's pixel_array`);
+        checked.pydicom++;
+      }
+      // 2. GDCM upsamples single-frame 8-bit YBR_FULL_422 when it compresses to RLE (as YBR_FULL).
+      if (photometric === 'YBR_FULL_422' && bits === 8 && frameCount === 1) {
+        const rle = join(dir, `${name}.gdcm-rle.dcm`);
+        const raw = join(dir, `${name}.gdcm-rle.raw.dcm`);
+        execFileSync('gdcmconv', ['--rle', file, rle]);
+        execFileSync('dcmdrle', [rle, raw], { env: dcmtkEnv });
+        const g = (await framesOf(raw))[0]!;
+        assert.equal(g.photometricInterpretation, 'YBR_FULL');
+        // With an odd pixel count GDCM leaves the last pixel, which has no chroma of its own, at 0.
+        const compared = pixels % 2 === 0 ? pixels * 3 : (pixels - 1) * 3;
+        assert.deepEqual([...frames[0]!.data.subarray(0, compared)], interleaved(g).slice(0, compared), `${name}: against GDCM`);
+        checked.gdcm++;
+      }
+      if (pixels % 2 === 1) {
+        // Tracer's choice for the lone last pixel: its own Y, the chroma of the pair before it.
+        const raw = readFileSync(file);
+        const f = frames[0]!;
+        const last = (pixels - 1) * 3;
+        // Pixel Data ends the file: 2 × 9 = 18 bytes, the lone Y is the second to last byte.
+        assert.equal(f.data[last], raw[raw.length - 2]);
+        assert.deepEqual([f.data[last + 1], f.data[last + 2]], [f.data[last - 2], f.data[last - 1]]);
+      }
+      // 3. DCMTK renders every one of them (YBR to RGB), frame by frame.
+      for (let i = 0; i < frameCount; i++) {
+        const mine = join(dir, `${name}.${i}.tracer.png`);
+        const theirs = join(dir, `${name}.${i}.dcm2pnm.png`);
+        execFileSync(process.execPath, [TRACER_BIN, 'render', '--frame', String(i + 1), file, '-o', mine]);
+        execFileSync('dcm2pnm', ['--write-png', '+F', String(i + 1), file, theirs], { env: dcmtkEnv });
+        const a = decodePng(readFileSync(mine)), b = decodePng(readFileSync(theirs));
+        assert.equal(a.data.length, b.data.length);
+        // DCMTK leaves the lone last pixel of an odd pixel count black.
+        const compared = pixels % 2 === 0 ? a.data.length : a.data.length - 3;
+        let max = 0;
+        for (let k = 0; k < compared; k++) max = Math.max(max, Math.abs(a.data[k]! - b.data[k]!));
+        assert.ok(max <= 2, `${name} frame ${i + 1}: rendered ${max} levels away from dcm2pnm`);
+        checked.dcm2pnm++;
+      }
+    }
+    t.diagnostic(`compared with pydicom ${checked.pydicom}, GDCM ${checked.gdcm}, dcm2pnm ${checked.dcm2pnm} times`);
+    assert.deepEqual(checked, { pydicom: 3, gdcm: 3, dcm2pnm: 11 });
+    // The upsampled partial-range samples have no Photometric Interpretation to be stored under.
+    const partial = readDicomFile(join(dir, 'partial-6x2.dcm'));
+    try {
+      await assert.rejects(transcode(partial.dataset, partial.transferSyntaxUID, TS.RLELossless), /YBR_PARTIAL_422 \(retired/);
+      // Between native syntaxes the samples are not touched, so that works.
+      assert.equal((await transcode(partial.dataset, partial.transferSyntaxUID, TS.ImplicitVRLittleEndian)).lossy, false);
+    } finally {
+      partial.source.close();
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
