@@ -2,6 +2,7 @@
 import { transferSyntax } from '../dicom/dictionary/index.js';
 import { readDicomFile } from '../dicom/part10.js';
 import { writeDicomFile } from '../dicom/write.js';
+import { whyNotEncodable } from '../pixels/codecs/registry.js';
 import { lossyTarget, transcode } from '../pixels/transcode.js';
 import { parse } from './args.js';
 
@@ -10,14 +11,15 @@ const HELP = `Usage: tracer convert --ts SYNTAX [options] IN OUT
 Rewrites a DICOM file in another transfer syntax (name, keyword, alias or UID), e.g.
   implicit | explicit | big | deflate                 uncompressed
   rle | jpeg-lossless (SV1) | jpeg-p14 | jpeg-ls | j2k-lossless | htj2k-lossless   lossless
-  jpeg-baseline | jpeg-extended | j2k | jpeg-ls-lossy                          lossy (need --lossy)
+  jpeg-baseline | j2k | jpeg-ls-lossy                                          lossy (need --lossy)
+JPEG Extended (12-bit lossy) and the retired JPEG processes are read, not written.
 Compressed pixel data are decoded and re-encoded frame by frame. Lossy targets set Lossy
 Image Compression (0028,2110) = 01 with ratio and method, and a new SOP Instance UID.
 
 Options:
   --ts SYNTAX            target transfer syntax (required)
   --lossy                allow a lossy target syntax
-  --quality N            JPEG Baseline/Extended quality 1-100 (default 90)
+  --quality N            JPEG Baseline quality 1-100 (default 90)
   --ratio R              JPEG 2000 lossy compression ratio (default 10)
   --near N               JPEG-LS near-lossless error bound (default 2)
   --group-length MODE    keep | add | remove group length elements (default keep)
@@ -51,6 +53,9 @@ export async function run(argv: string[]): Promise<number> {
   if (!['keep', 'add', 'remove'].includes(gl)) throw new Error(`--group-length must be keep, add or remove (got '${gl}')`);
   if (!['keep', 'defined', 'undefined'].includes(sl)) throw new Error(`--lengths must be keep, defined or undefined (got '${sl}')`);
   const allowLossy = parsed.values.lossy === true;
+  // A syntax Tracer cannot write is refused for that reason first, not for a missing --lossy.
+  const refusal = whyNotEncodable(ts.uid);
+  if (refusal) throw new Error(refusal);
   if (lossyTarget(ts.uid) && !allowLossy) throw new Error(`${ts.name} is a lossy syntax: add --lossy to allow lossy compression`);
   const quality = numberOption(parsed.values.quality, 'quality', 1, 100);
   const ratio = numberOption(parsed.values.ratio, 'ratio', 1, 1000);

@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { Dataset } from '../dicom/dataset.js';
 import { transferSyntax } from '../dicom/dictionary/index.js';
 import { encapsulate } from './encapsulation.js';
-import { canDecode, canEncode, encoderFor, loadCodec, type EncodeOptions, type FrameEncoder } from './codecs/registry.js';
+import { canDecode, encoderFor, loadCodec, whyNotEncodable, type EncodeOptions, type FrameEncoder } from './codecs/registry.js';
 import { describePixels, frameBytes, getFrameSync, PixelDataTag, type Frame, type PixelDescription } from './frame.js';
 
 export interface TranscodeOptions extends EncodeOptions {
@@ -54,14 +54,11 @@ export function conversionProblem(fromTs: string, toTs: string, allowLossy: bool
   if (!to) return `unknown transfer syntax ${toTs}`;
   if (from.encapsulated && !canDecode(fromTs)) return `Tracer has no decoder for ${from.name}`;
   if (to.encapsulated) {
-    if (!encodableInPrinciple(toTs)) return `Tracer has no encoder for ${to.name}`;
+    const refusal = whyNotEncodable(toTs);
+    if (refusal) return refusal;
     if (lossyTarget(toTs) && !allowLossy) return `${to.name} is lossy, and lossy compression is not allowed (use --lossy, or allowLossy for the node)`;
   }
   return undefined;
-}
-
-function encodableInPrinciple(ts: string): boolean {
-  return canEncode(ts);
 }
 
 /** Whether encoding into this syntax loses information (per the encoder Tracer uses). */
@@ -77,7 +74,7 @@ export async function encodeProblem(d: PixelDescription, toTs: string): Promise<
   if (!isEncapsulated(toTs)) return undefined;
   await loadCodec(toTs);
   const enc = encoderFor(toTs);
-  if (!enc) return `Tracer has no encoder for ${transferSyntax(toTs)?.name ?? toTs}`;
+  if (!enc) return whyNotEncodable(toTs) ?? `Tracer has no encoder for ${transferSyntax(toTs)?.name ?? toTs}`;
   return enc.unsupported(d);
 }
 

@@ -24,35 +24,15 @@ import { Dataset } from '../../src/dicom/dataset.js';
 import { TS } from '../../src/dicom/dictionary/index.js';
 import { readDicomFile } from '../../src/dicom/part10.js';
 import { writeDicomFile } from '../../src/dicom/write.js';
-import { getFrame, numberOfFrames, type Frame } from '../../src/pixels/frame.js';
 import { transcode } from '../../src/pixels/transcode.js';
 import { run as convert } from '../../src/cli/convert.js';
 import { DEBIAN_PYTHON, PYDICOM_DATA, requirePydicom, requireTools } from '../helpers/peers.js';
 import { dcmtkEnv, TRACER_BIN } from '../helpers/storescp.js';
 import { decodePng } from '../pixels/png-decode.js';
+import { framesOf, interleaved } from '../helpers/frames.js';
 
 const TEST_FILES = join(PYDICOM_DATA, 'test_files');
 const YBR422_SCRIPT = fileURLToPath(new URL('../../../test/interop/scripts/ybr422.py', import.meta.url));
-
-async function framesOf(path: string): Promise<Frame[]> {
-  const f = readDicomFile(path);
-  try {
-    const out: Frame[] = [];
-    for (let i = 0; i < numberOfFrames(f.dataset); i++) out.push(await getFrame(f, i));
-    return out;
-  } finally {
-    f.source.close();
-  }
-}
-
-/** Samples pixel-interleaved whatever the frame's Planar Configuration (dcmdrle keeps RLE's 1). */
-function interleaved(f: Frame): number[] {
-  if (f.samplesPerPixel === 1 || f.planarConfiguration !== 1) return [...f.data];
-  const n = f.rows * f.columns;
-  const out = new Array<number>(f.data.length);
-  for (let s = 0; s < f.samplesPerPixel; s++) for (let p = 0; p < n; p++) out[p * f.samplesPerPixel + s] = f.data[s * n + p]!;
-  return out;
-}
 
 function vrOfPixelData(path: string): string {
   const f = readDicomFile(path);

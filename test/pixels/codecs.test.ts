@@ -159,3 +159,9 @@ test('transcode: lossy targets need allowLossy, then set Lossy Image Compression
 test('transcode: an image the encoder cannot take fails with the reason', async () => {
   await assert.rejects(transcode(makeImageDataset(signedCt()), TS.ExplicitVRLittleEndian, TS.JPEGBaseline8Bit, { allowLossy: true }), /JPEG/);
 });
+
+test('transcode: a syntax Tracer reads but cannot write is refused with why and what to use instead', async () => {
+  await assert.rejects(transcode(makeImageDataset(ct12()), TS.ExplicitVRLittleEndian, TS.JPEGExtended12Bit, { allowLossy: true }),
+    (e: Error) => e instanceof TranscodeError && /cannot write JPEG Extended.*8-bit samples only.*Use jpeg-baseline/.test(e.message));
+  await assert.rejects(transcode(makeImageDataset(rgb8()), TS.ExplicitVRLittleEndian, TS.JPEGFullProgressionNonHierarchical1012, { allowLossy: true }), /retired \(PS3\.5 A\.4\.1\)/);
+});
