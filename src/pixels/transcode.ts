@@ -161,6 +161,8 @@ function frameChanges(d: PixelDescription, f: Frame): Partial<PixelDescription> 
 
 function applyDescription(ds: Dataset, d: PixelDescription, c: Partial<PixelDescription>): void {
   if (c.photometricInterpretation && c.photometricInterpretation !== d.photometricInterpretation) ds.setString(0x00280004, 'CS', c.photometricInterpretation);
+  // An encoder that narrows the container (JPEG-LS near-lossless of 8 bits stored in 16).
+  if (c.bitsAllocated !== undefined && c.bitsAllocated !== d.bitsAllocated) ds.setNumbers(0x00280100, 'US', [c.bitsAllocated]);
   if (d.samplesPerPixel > 1 && c.planarConfiguration !== undefined && (c.planarConfiguration !== d.planarConfiguration || !ds.has(0x00280006))) {
     ds.setNumbers(0x00280006, 'US', [c.planarConfiguration]);
   }
