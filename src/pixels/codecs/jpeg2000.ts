@@ -2,8 +2,12 @@
  * JPEG 2000 (ISO 15444-1) and High-Throughput JPEG 2000 (ISO 15444-15) through dcmjs-codecs'
  * WebAssembly module: OpenJPEG 2.5.0 for Part 1, OpenJPH 0.18.2 for HTJ2K.
  *
- * Encoding keeps the colour space as it is (no multi-component transform), so the
+ * JPEG 2000 encoding keeps the colour space as it is (no multi-component transform), so the
  * Photometric Interpretation of the data set stays true (RGB stays RGB, not YBR_RCT/ICT).
+ * The HTJ2K encoder (OpenJPH, as dcmjs-codecs drives it) always applies the colour transform
+ * to three components, so its RGB comes out as YBR_RCT (lossless) or YBR_ICT (lossy), as
+ * PS3.5 8.2.4 requires when the transform is used; it takes RGB of 8 bits only (16-bit
+ * colour is read wrongly by that build). Its lossy mode is not offered (see registry.ts).
  */
 import type { Frame, PixelDescription } from '../frame.js';
 import { interleavedBytes, samplesFromCodec } from './samples.js';
@@ -35,18 +39,29 @@ function unsupported(d: PixelDescription): string | undefined {
   return undefined;
 }
 
+function htUnsupported(d: PixelDescription): string | undefined {
+  const why = unsupported(d);
+  if (why || d.samplesPerPixel === 1) return why;
+  if (d.bitsAllocated !== 8) return `HTJ2K colour here needs Bits Allocated 8 (have ${d.bitsAllocated}): dcmjs-codecs' OpenJPH encoder reads 16-bit colour samples wrongly`;
+  if (d.photometricInterpretation !== 'RGB') return `HTJ2K colour here is encoded from RGB only (have ${d.photometricInterpretation}): the encoder always applies the colour transform, whose output is labelled YBR_RCT/YBR_ICT`;
+  return undefined;
+}
+
 function encoder(ht: boolean, lossy: boolean): FrameEncoder {
   return {
     library: ht ? `${WASM_LIBRARY} (OpenJPH 0.18.2)` : `${WASM_LIBRARY} (OpenJPEG 2.5.0)`,
     lossy,
     method: lossy ? (ht ? 'ISO_15444_15' : 'ISO_15444_1') : undefined,
-    unsupported,
+    unsupported: ht ? htUnsupported : unsupported,
     encode(frame: Frame, opts: EncodeOptions) {
       const d = { ...frame, planarConfiguration: 0 };
       const params: Record<string, unknown> = { lossy, allowMct: false, progressionOrder: 0 };
       if (lossy) params.rate = opts.ratio ?? 10;
       const out = wasmEncode(ht ? 'encodeHtJpeg2000' : 'encodeJpeg2000', interleavedBytes(frame), d, params);
-      return { data: out.bytes, description: { planarConfiguration: 0 } };
+      const desc: Partial<PixelDescription> = { planarConfiguration: 0 };
+      // The reversible (RCT) or irreversible (ICT) colour transform is in the codestream.
+      if (ht && frame.samplesPerPixel === 3) desc.photometricInterpretation = lossy ? 'YBR_ICT' : 'YBR_RCT';
+      return { data: out.bytes, description: desc };
     },
   };
 }

@@ -76,6 +76,8 @@ const NOT_ENCODED: Record<string, string> = {
   [TS.JPEGLosslessNonHierarchical15]: 'the syntax is retired (PS3.5 A.4.1); use jpeg-lossless (Process 14) instead',
   [TS.JPEG2000MCLossless]: 'dcmjs-codecs\' OpenJPEG build applies no Part 2 multi-component transform; use j2k-lossless',
   [TS.JPEG2000MC]: 'dcmjs-codecs\' OpenJPEG build applies no Part 2 multi-component transform; use j2k',
+  [TS.HTJ2KLosslessRPCL]: 'the syntax requires a codestream profile (RPCL progression and its options) that Tracer\'s encoder has not been verified to meet; use htj2k-lossless',
+  [TS.HTJ2K]: 'dcmjs-codecs drives OpenJPH\'s lossy mode with its default quantization step and no rate control: measured, its streams were no smaller than lossless ones (8-bit RGB 8270 against 7564 bytes), so it would lose data for nothing; use htj2k-lossless, or j2k for lossy',
 };
 
 /**
