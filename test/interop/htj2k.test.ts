@@ -14,7 +14,9 @@
  *   .201 / .203: Tracer decodes the lossless ones to the original and as opj_decompress does,
  *   the lossy ones within 1 part in 2^14 of full scale of both (the 9/7 arithmetic is
  *   implementation-defined).
- * - What Tracer will not encode (16-bit colour, non-RGB colour, lossy HTJ2K) is refused with why.
+ * - What Tracer will not encode (16-bit colour, non-RGB colour, signed 8-bit, lossy HTJ2K) is
+ *   refused with why (opj_decompress showed dcmjs-codecs' glue garbles 16-bit colour and
+ *   signed 8-bit samples); 16-bit colour from ojph_compress decodes fine.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -148,12 +150,14 @@ test('HTJ2K codestreams from ojph_compress (reversible and irreversible) decode 
       ['mono12', ct12()],
       ['mono16', { ...nmMultiFrame(1), value: (_f, r, c) => (r * 1021 + c * 509 + ((r * c) % 97) * 300) & 0xffff }],
       ['rgb8', rgb8()],
+      ['rgb16', { ...rgb8(), bitsAllocated: 16, bitsStored: 16, value: (_f, r, c, s) => r * 300 + c * 7 + s * 1000 }],
     ];
     let checked = 0;
     for (const [name, im] of cases) {
       const ds = makeImageDataset(im);
       const native = Buffer.from(ds.get(0x7fe00010)!.bytes());
-      const samples = im.bitsAllocated === 8 ? [...native.subarray(0, im.rows * im.columns * im.samplesPerPixel)] : Array.from({ length: im.rows * im.columns }, (_, k) => native.readUInt16LE(2 * k));
+      const count = im.rows * im.columns * im.samplesPerPixel;
+      const samples = im.bitsAllocated === 8 ? [...native.subarray(0, count)] : Array.from({ length: count }, (_, k) => native.readUInt16LE(2 * k));
       const pnm = join(dir, `${name}.${im.samplesPerPixel === 3 ? 'ppm' : 'pgm'}`);
       writeFileSync(pnm, writePnm({ width: im.columns, height: im.rows, channels: im.samplesPerPixel, maxval: 2 ** im.bitsStored - 1, samples }));
       for (const reversible of [true, false]) {
@@ -195,6 +199,8 @@ test('HTJ2K codestreams from ojph_compress (reversible and irreversible) decode 
 test('HTJ2K: what Tracer will not encode is refused with the reason', async () => {
   const rgb16 = makeImageDataset({ ...rgb8(), bitsAllocated: 16, bitsStored: 16, value: (_f, r, c, s) => r * 300 + c * 7 + s * 1000 });
   await assert.rejects(transcode(rgb16, TS.ExplicitVRLittleEndian, TS.HTJ2KLossless), /HTJ2K colour here needs Bits Allocated 8/);
+  const signed8 = makeImageDataset({ ...ct12(), bitsAllocated: 8, bitsStored: 8, signed: true, value: (_f, r, c) => ((r + c) % 256) - 128 });
+  await assert.rejects(transcode(signed8, TS.ExplicitVRLittleEndian, TS.HTJ2KLossless), /signed samples of 8 bits are read as unsigned bytes/);
   const ybr = makeImageDataset({ ...rgb8(), photometric: 'YBR_FULL' });
   await assert.rejects(transcode(ybr, TS.ExplicitVRLittleEndian, TS.HTJ2KLossless), /encoded from RGB only/);
   await assert.rejects(transcode(makeImageDataset(ct12()), TS.ExplicitVRLittleEndian, TS.HTJ2K, { allowLossy: true }), /cannot write High-Throughput JPEG 2000 Image Compression .*no smaller than lossless/);

@@ -74,7 +74,10 @@ export const jpegLosslessEncoder: FrameEncoder = {
     return undefined;
   },
   encode(frame: Frame) {
-    const d = { ...frame, planarConfiguration: 0 };
+    // The library picks its 8/12/16-bit build by Bits Stored and reads 8-bit samples as bytes:
+    // 8 bits or fewer in a 16-bit container go to the 16-bit build (P = 16, as dcmcjpeg and
+    // gdcmconv write them).
+    const d = { ...frame, planarConfiguration: 0, ...(frame.bitsAllocated === 16 && frame.bitsStored <= 8 ? { bitsStored: 16, highBit: 15 } : {}) };
     const out = wasmEncode('encodeJpeg', interleavedBytes(frame), d, { lossy: false, predictor: 1, pointTransform: 0 });
     return { data: out.bytes, description: { planarConfiguration: 0 } };
   },
