@@ -9,7 +9,7 @@
  * Storage SCU or a viewer) and as `tracer convert` per file (start-up, WebAssembly load,
  * read, transcode, write: the same job as the peers). Each figure is the median of 5 runs.
  *
- * Usage: npm run bench:codec  (appends a section to bench/RESULTS.md)
+ * Usage: npm run bench:codec  (adds the run, newest first, to bench/RESULTS.md's bench/codec section)
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -140,9 +140,8 @@ async function main(): Promise<void> {
     '|---|---|---|---|---|---|---|---|---|---|',
   ];
   const date = new Date().toISOString().slice(0, 10);
-  const section = [
-    '## bench/codec: decode and encode throughput against DCMTK and GDCM',
-    '',
+  const heading = '## bench/codec: decode and encode throughput against DCMTK and GDCM';
+  const run = [
     `### ${date} (node ${process.version}, ${process.platform}/${process.arch})`,
     '',
     'MB/s of uncompressed pixel data, median of 5 runs. Peers run one process per file (start-up, read, write included), as does `tracer convert` (which also loads the 4 MB WebAssembly module on each start); "in-process" is Tracer decoding or encoding every frame of an already parsed file with the codec loaded. The compressed inputs are the peers\' own encodings. "Tracer/peer time, process" below 1 means `tracer convert` was faster than the peer.',
@@ -151,13 +150,14 @@ async function main(): Promise<void> {
     ...rows,
     '',
   ].join('\n');
+  // Newest first within the section; earlier runs stay (notes on them are added by hand).
   let text = readFileSync(RESULTS, 'utf8');
-  const start = text.indexOf('## bench/codec:');
+  const start = text.indexOf(heading);
   if (start >= 0) {
-    const next = text.indexOf('\n## ', start + 1);
-    text = text.slice(0, start) + section + (next >= 0 ? text.slice(next + 1) : '');
+    const at = start + heading.length + 1;
+    text = `${text.slice(0, at)}\n${run}\n${text.slice(at).replace(/^\n+/, '')}`;
   } else {
-    text = text.replace(/\n*$/, '\n\n') + section;
+    text = `${text.replace(/\n*$/, '\n\n')}${heading}\n\n${run}`;
   }
   writeFileSync(RESULTS, text);
   console.log(`\nwritten to ${RESULTS}`);

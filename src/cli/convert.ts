@@ -2,22 +2,32 @@
 import { transferSyntax } from '../dicom/dictionary/index.js';
 import { readDicomFile } from '../dicom/part10.js';
 import { writeDicomFile } from '../dicom/write.js';
-import { lossyTarget, transcode } from '../pixels/transcode.js';
 import { parse } from './args.js';
+
+/**
+ * The pixel modules (transcoding, the codec table and the codecs) are loaded only when a
+ * compressed syntax is involved: between native syntaxes the writer does all the work (byte
+ * order, VR encoding), and the process starts without them.
+ */
+async function pixelModules() {
+  const [registry, transcoding] = await Promise.all([import('../pixels/codecs/registry.js'), import('../pixels/transcode.js')]);
+  return { whyNotEncodable: registry.whyNotEncodable, lossyTarget: transcoding.lossyTarget, transcode: transcoding.transcode };
+}
 
 const HELP = `Usage: tracer convert --ts SYNTAX [options] IN OUT
 
 Rewrites a DICOM file in another transfer syntax (name, keyword, alias or UID), e.g.
   implicit | explicit | big | deflate                 uncompressed
   rle | jpeg-lossless (SV1) | jpeg-p14 | jpeg-ls | j2k-lossless | htj2k-lossless   lossless
-  jpeg-baseline | jpeg-extended | j2k | jpeg-ls-lossy                          lossy (need --lossy)
+  jpeg-baseline | j2k | jpeg-ls-lossy                                          lossy (need --lossy)
+JPEG Extended (12-bit lossy) and the retired JPEG processes are read, not written.
 Compressed pixel data are decoded and re-encoded frame by frame. Lossy targets set Lossy
 Image Compression (0028,2110) = 01 with ratio and method, and a new SOP Instance UID.
 
 Options:
   --ts SYNTAX            target transfer syntax (required)
   --lossy                allow a lossy target syntax
-  --quality N            JPEG Baseline/Extended quality 1-100 (default 90)
+  --quality N            JPEG Baseline quality 1-100 (default 90)
   --ratio R              JPEG 2000 lossy compression ratio (default 10)
   --near N               JPEG-LS near-lossless error bound (default 2)
   --group-length MODE    keep | add | remove group length elements (default keep)
@@ -51,16 +61,25 @@ export async function run(argv: string[]): Promise<number> {
   if (!['keep', 'add', 'remove'].includes(gl)) throw new Error(`--group-length must be keep, add or remove (got '${gl}')`);
   if (!['keep', 'defined', 'undefined'].includes(sl)) throw new Error(`--lengths must be keep, defined or undefined (got '${sl}')`);
   const allowLossy = parsed.values.lossy === true;
-  if (lossyTarget(ts.uid) && !allowLossy) throw new Error(`${ts.name} is a lossy syntax: add --lossy to allow lossy compression`);
+  let pixels = ts.encapsulated ? await pixelModules() : undefined;
+  if (pixels) {
+    // A syntax Tracer cannot write is refused for that reason first, not for a missing --lossy.
+    const refusal = pixels.whyNotEncodable(ts.uid);
+    if (refusal) throw new Error(refusal);
+    if (pixels.lossyTarget(ts.uid) && !allowLossy) throw new Error(`${ts.name} is a lossy syntax: add --lossy to allow lossy compression`);
+  }
   const quality = numberOption(parsed.values.quality, 'quality', 1, 100);
   const ratio = numberOption(parsed.values.ratio, 'ratio', 1, 1000);
   const near = numberOption(parsed.values.near, 'near', 0, 255);
   const file = readDicomFile(input);
   try {
     const from = file.transferSyntaxUID;
-    let r;
+    // Unknown source syntaxes go through transcode() too, which says why it cannot convert them.
+    const fromTs = transferSyntax(from);
+    if (!fromTs || fromTs.encapsulated) pixels ??= await pixelModules();
+    let r: { dataset: typeof file.dataset; lossy: boolean; newSopInstanceUID?: string; ratio?: number };
     try {
-      r = await transcode(file.dataset, from, ts.uid, { allowLossy, quality, ratio, near });
+      r = pixels ? await pixels.transcode(file.dataset, from, ts.uid, { allowLossy, quality, ratio, near }) : { dataset: file.dataset, lossy: false };
     } catch (err) {
       throw new Error(`${input}: conversion from ${transferSyntax(from)?.name ?? from} to ${ts.name} failed: ${(err as Error).message}`);
     }

@@ -11,7 +11,7 @@ const HELP = `Usage: tracer render FILE [options] [-o OUT.png]
 
 Renders one frame of a DICOM image to an 8-bit grayscale or RGB PNG: Modality LUT,
 VOI (window or VOI LUT), Presentation LUT Shape / MONOCHROME1 for grayscale images;
-RGB, YBR_FULL, YBR_FULL_422 and PALETTE COLOR converted to RGB.
+RGB, YBR_FULL, YBR_FULL_422, YBR_PARTIAL_422 and PALETTE COLOR converted to RGB.
 
 VOI by default: the first window in the file, else its first VOI LUT, else the
 minimum and maximum of the frame (dcm2pnm +Wi 1, +Wl 1, +Wm).

@@ -1,6 +1,6 @@
 /**
  * Colour frames to 8-bit RGB: RGB, YBR_FULL, YBR_PARTIAL (PS3.3 C.7.6.3.1.2; getFrame upsamples
- * native YBR_FULL_422 to YBR_FULL),
+ * native YBR_FULL_422 to YBR_FULL and YBR_PARTIAL_422 to YBR_PARTIAL),
  * planar configuration 0 and 1 (C.7.6.3.1.3), and PALETTE COLOR with normal and segmented
  * lookup tables (C.7.6.3.1.5, C.7.9.2).
  */

@@ -10,6 +10,7 @@
  * headers, which are already indexed by the parser without their values being read).
  */
 import type { Dataset } from '../dicom/dataset.js';
+import type { Element } from '../dicom/element.js';
 import { transferSyntax } from '../dicom/dictionary/index.js';
 import type { DicomFile } from '../dicom/part10.js';
 import { frameFragments } from './encapsulation.js';
@@ -57,8 +58,10 @@ export interface PixelDescription {
  *   masked and signed values are NOT sign-extended from Bits Stored (use `storedValues()`
  *   when bitsStored < bitsAllocated matters).
  * - `photometricInterpretation` and `planarConfiguration` describe `data`, which may differ
- *   from the data set: a JPEG Baseline YBR_FULL_422 frame is decoded to RGB, and compressed
- *   colour frames always come out pixel-interleaved (planarConfiguration 0).
+ *   from the data set: a JPEG Baseline YBR_FULL_422 frame is decoded to RGB, native 4:2:2
+ *   frames are upsampled (YBR_FULL_422 to YBR_FULL, the retired YBR_PARTIAL_422 to
+ *   'YBR_PARTIAL', a name of Tracer's), and compressed colour frames always come out
+ *   pixel-interleaved (planarConfiguration 0).
  */
 export interface Frame extends PixelDescription {
   /** Zero-based frame number. */
@@ -182,6 +185,70 @@ export function storedValues(f: Frame): PixelArray {
 }
 
 /**
+ * `length` bytes of native pixel data from byte `start` of the value, in little-endian order
+ * (`width` bytes per sample). Explicit VR Big Endian stores OW values as 16-bit words with
+ * their bytes swapped, whatever Bits Allocated says (PS3.5 7.3, A.3): 8-bit and 1-bit samples
+ * in an OW value come out pairwise swapped, so the enclosing word-aligned range is swapped
+ * back (a frame of odd length starts mid-word). OB values are a byte stream in either order;
+ * wider samples are swapped by their own size, as the corpus' big endian files are written
+ * (32-bit RT Dose in OW, swapped as 32-bit values).
+ */
+function nativeBytes(ds: Dataset, el: Element, start: number, length: number, width: number): Uint8Array {
+  if (ds.littleEndian || (width === 1 && el.vr !== 'OW')) return el.slice(start, length);
+  if (width === 1) {
+    const from = start & ~1;
+    const to = Math.min(el.length - (el.length % 2), (start + length + 1) & ~1);
+    const words = Buffer.from(el.slice(from, Math.max(0, to - from)));
+    words.swap16();
+    return words.subarray(start - from, start - from + length);
+  }
+  const copy = Buffer.from(el.slice(start, length));
+  const whole = copy.subarray(0, copy.length - (copy.length % width));
+  if (width === 2) whole.swap16(); else if (width === 4) whole.swap32(); else if (width === 8) whole.swap64();
+  return copy;
+}
+
+/**
+ * Native YBR_FULL_422 and YBR_PARTIAL_422 (PS3.3 C.7.6.3.1.2): each pair of pixels is stored as
+ * Y1 Y2 Cb Cr, two samples per pixel, Planar Configuration 0.
+ */
+function isSubsampled422(d: PixelDescription): boolean {
+  return (d.photometricInterpretation === 'YBR_FULL_422' || d.photometricInterpretation === 'YBR_PARTIAL_422')
+    && d.samplesPerPixel === 3 && (d.bitsAllocated === 8 || d.bitsAllocated === 16) && d.sampleFormat === 'int';
+}
+
+/**
+ * A native 4:2:2 frame upsampled to 4:4:4, pixel-interleaved: YBR_FULL_422 becomes YBR_FULL,
+ * YBR_PARTIAL_422 becomes 'YBR_PARTIAL' (Tracer's name for the upsampled retired form; the
+ * standard defines no 4:4:4 partial-range term, so transcode() refuses to store it).
+ *
+ * Pairs run in raster order over the whole frame, also when Columns is odd (a pair then spans
+ * the end of one row and the start of the next): DCMTK (dcmimage), GDCM and pydicom all read
+ * it so, and the frame length all three expect, two samples per pixel, leaves no room for a
+ * pair per row. With an odd number of pixels the last one has its Y but no chroma of its own
+ * (DCMTK and GDCM leave it black, pydicom refuses the frame): it takes the chroma of the pair
+ * before it, the nearest sample (chroma is sited on the first Y of each pair).
+ */
+function ybr422Frame(d: PixelDescription, ds: Dataset, el: Element, index: number, tsUID: string): Frame {
+  const n = d.rows * d.columns;
+  const w = d.bitsAllocated >> 3;
+  const bytes = nativeBytes(ds, el, index * n * 2 * w, n * 2 * w, w);
+  if (bytes.length < n * 2 * w) throw new Error(`Pixel Data is too short for frame ${index}: ${bytes.length} of ${n * 2 * w} bytes present (YBR 4:2:2, two samples per pixel)`);
+  const aligned = bytes.byteOffset % w === 0 ? bytes : Uint8Array.from(bytes);
+  const src = w === 1 ? aligned : new Uint16Array(aligned.buffer, aligned.byteOffset, n * 2);
+  const full = d.photometricInterpretation === 'YBR_FULL_422';
+  const out = allocatePixels({ ...d, pixelRepresentation: 0 });
+  let cb = 2 ** (d.bitsAllocated - 1), cr = cb;
+  for (let p = 0, i = 0; p < n; p += 2, i += 4) {
+    const y1 = src[i]!;
+    if (p + 1 < n) { cb = src[i + 2]!; cr = src[i + 3]!; }
+    out[p * 3] = y1; out[p * 3 + 1] = cb; out[p * 3 + 2] = cr;
+    if (p + 1 < n) { out[p * 3 + 3] = src[i + 1]!; out[p * 3 + 4] = cb; out[p * 3 + 5] = cr; }
+  }
+  return { ...d, index, data: out, pixelRepresentation: 0, photometricInterpretation: full ? 'YBR_FULL' : 'YBR_PARTIAL', planarConfiguration: 0, transferSyntaxUID: tsUID, lossy: false };
+}
+
+/**
  * Frame `index` (zero-based) of the image, decoded. Native frames are read from the file
  * alone (no other frame is touched); encapsulated frames are decoded by the codec their
  * transfer syntax needs (loaded on first use; WebAssembly codecs load asynchronously,
@@ -215,28 +282,15 @@ export function getFrameSync(src: PixelSource, index: number): Frame {
     const out = decoder.decode(encoded, d, tsUID);
     return { ...d, ...out.description, index, data: out.data, transferSyntaxUID: tsUID, lossy: ts?.lossy ?? false };
   }
+  if (isSubsampled422(d)) return ybr422Frame(d, ds, el, index, tsUID);
   const len = frameByteLength(d);
   let data: PixelArray;
-  if (d.photometricInterpretation === 'YBR_FULL_422' && d.samplesPerPixel === 3 && d.bitsAllocated === 8 && d.columns % 2 === 0) {
-    // Native YBR_FULL_422 keeps two Y, one Cb, one Cr per pixel pair (PS3.3 C.7.6.3.1.2):
-    // upsampled here to YBR_FULL, interleaved.
-    const n = d.rows * d.columns;
-    const bytes = el.slice(index * n * 2, n * 2);
-    if (bytes.length < n * 2) throw new Error(`Pixel Data is too short for frame ${index}: ${bytes.length} of ${n * 2} bytes present`);
-    const out = new Uint8Array(n * 3);
-    for (let p = 0, i = 0; p < n; p += 2, i += 4) {
-      const y1 = bytes[i]!, y2 = bytes[i + 1]!, cb = bytes[i + 2]!, cr = bytes[i + 3]!;
-      out[p * 3] = y1; out[p * 3 + 1] = cb; out[p * 3 + 2] = cr;
-      out[p * 3 + 3] = y2; out[p * 3 + 4] = cb; out[p * 3 + 5] = cr;
-    }
-    return { ...d, index, data: out, photometricInterpretation: 'YBR_FULL', planarConfiguration: 0, transferSyntaxUID: tsUID, lossy: false };
-  }
   if (d.bitsAllocated === 1) {
     // Frames of single-bit data need not start on a byte boundary (PS3.5 8.1.1, 8.2).
     const bitStart = index * d.rows * d.columns * d.samplesPerPixel;
     const n = d.rows * d.columns * d.samplesPerPixel;
     const firstByte = Math.floor(bitStart / 8);
-    const bytes = el.slice(firstByte, Math.ceil((bitStart + n) / 8) - firstByte);
+    const bytes = nativeBytes(ds, el, firstByte, Math.ceil((bitStart + n) / 8) - firstByte, 1);
     const out = new Uint8Array(n);
     for (let i = 0; i < n; i++) {
       const b = (bitStart % 8) + i;
@@ -244,17 +298,9 @@ export function getFrameSync(src: PixelSource, index: number): Frame {
     }
     data = out;
   } else {
-    const bytes = el.slice(index * len, len);
+    const bytes = nativeBytes(ds, el, index * len, len, d.bitsAllocated >> 3);
     if (bytes.length < len) throw new Error(`Pixel Data is too short for frame ${index}: ${bytes.length} of ${len} bytes present`);
-    const width = d.bitsAllocated >> 3;
-    if (!ds.littleEndian && width > 1) {
-      // Explicit VR Big Endian: samples are swapped on the way in (PS3.5 A.3).
-      const copy = Buffer.from(bytes);
-      if (width === 2) copy.swap16(); else if (width === 4) copy.swap32(); else if (width === 8) copy.swap64();
-      data = samplesFromBytes(copy, d);
-    } else {
-      data = samplesFromBytes(bytes, d);
-    }
+    data = samplesFromBytes(bytes, d);
   }
   return { ...d, index, data, transferSyntaxUID: tsUID, lossy: false };
 }

@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { Dataset } from '../dicom/dataset.js';
 import { transferSyntax } from '../dicom/dictionary/index.js';
 import { encapsulate } from './encapsulation.js';
-import { canDecode, canEncode, encoderFor, loadCodec, type EncodeOptions, type FrameEncoder } from './codecs/registry.js';
+import { canDecode, encoderFor, loadCodec, whyNotEncodable, type EncodeOptions, type FrameEncoder } from './codecs/registry.js';
 import { describePixels, frameBytes, getFrameSync, PixelDataTag, type Frame, type PixelDescription } from './frame.js';
 
 export interface TranscodeOptions extends EncodeOptions {
@@ -54,14 +54,11 @@ export function conversionProblem(fromTs: string, toTs: string, allowLossy: bool
   if (!to) return `unknown transfer syntax ${toTs}`;
   if (from.encapsulated && !canDecode(fromTs)) return `Tracer has no decoder for ${from.name}`;
   if (to.encapsulated) {
-    if (!encodableInPrinciple(toTs)) return `Tracer has no encoder for ${to.name}`;
+    const refusal = whyNotEncodable(toTs);
+    if (refusal) return refusal;
     if (lossyTarget(toTs) && !allowLossy) return `${to.name} is lossy, and lossy compression is not allowed (use --lossy, or allowLossy for the node)`;
   }
   return undefined;
-}
-
-function encodableInPrinciple(ts: string): boolean {
-  return canEncode(ts);
 }
 
 /** Whether encoding into this syntax loses information (per the encoder Tracer uses). */
@@ -77,7 +74,7 @@ export async function encodeProblem(d: PixelDescription, toTs: string): Promise<
   if (!isEncapsulated(toTs)) return undefined;
   await loadCodec(toTs);
   const enc = encoderFor(toTs);
-  if (!enc) return `Tracer has no encoder for ${transferSyntax(toTs)?.name ?? toTs}`;
+  if (!enc) return whyNotEncodable(toTs) ?? `Tracer has no encoder for ${transferSyntax(toTs)?.name ?? toTs}`;
   return enc.unsupported(d);
 }
 
@@ -116,6 +113,10 @@ export async function transcode(ds: Dataset, fromTs: string, toTs: string, opts:
     // Checked on the decoded frame, whose description may differ from the data set's
     // (YBR decoded to RGB, native YBR_FULL_422 upsampled to YBR_FULL).
     if (i === 0) {
+      if (frame.photometricInterpretation === 'YBR_PARTIAL') {
+        // The standard has no 4:4:4 partial-range term to label the upsampled samples with.
+        throw new TranscodeError('native YBR_PARTIAL_422 (retired, PS3.3 C.7.6.3.1.2) has no Photometric Interpretation to be stored under once upsampled; convert it to another uncompressed syntax only');
+      }
       const w = enc.unsupported(frame);
       if (w) throw new TranscodeError(`cannot encode in ${transferSyntax(toTs)!.name}: ${w}`);
     }
@@ -160,6 +161,8 @@ function frameChanges(d: PixelDescription, f: Frame): Partial<PixelDescription> 
 
 function applyDescription(ds: Dataset, d: PixelDescription, c: Partial<PixelDescription>): void {
   if (c.photometricInterpretation && c.photometricInterpretation !== d.photometricInterpretation) ds.setString(0x00280004, 'CS', c.photometricInterpretation);
+  // An encoder that narrows the container (JPEG-LS near-lossless of 8 bits stored in 16).
+  if (c.bitsAllocated !== undefined && c.bitsAllocated !== d.bitsAllocated) ds.setNumbers(0x00280100, 'US', [c.bitsAllocated]);
   if (d.samplesPerPixel > 1 && c.planarConfiguration !== undefined && (c.planarConfiguration !== d.planarConfiguration || !ds.has(0x00280006))) {
     ds.setNumbers(0x00280006, 'US', [c.planarConfiguration]);
   }

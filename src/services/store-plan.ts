@@ -10,7 +10,7 @@ import { readDicomFile } from '../dicom/part10.js';
 import { FileSource } from '../dicom/source.js';
 import { lookupUid, transferSyntax, TS } from '../dicom/dictionary/index.js';
 import type { NegotiatedContext, Negotiated, ProposedContext } from '../net/index.js';
-import { canDecode, canEncode, encoderLimits } from '../pixels/codecs/registry.js';
+import { canDecode, canEncode, encoderLimits, whyNotEncodable } from '../pixels/codecs/registry.js';
 import { describePixels, type PixelDescription } from '../pixels/frame.js';
 import { lossyTarget } from '../pixels/transcode.js';
 
@@ -146,7 +146,7 @@ export function compressionIneligible(d: PixelDescription | null, ts: string): s
       break;
   }
   const enc = encoderLimits(ts);
-  if (!enc) return `Tracer has no encoder for ${tsName(ts)}`;
+  if (!enc) return whyNotEncodable(ts) ?? `Tracer has no encoder for ${tsName(ts)}`;
   return enc.unsupported(d);
 }
 

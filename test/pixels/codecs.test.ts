@@ -5,9 +5,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
 import { Dataset } from '../../src/dicom/dataset.js';
 import { TS } from '../../src/dicom/dictionary/index.js';
 import { Element } from '../../src/dicom/element.js';
+import { loadCodec } from '../../src/pixels/codecs/registry.js';
 import { decodeRle, encodeRle } from '../../src/pixels/codecs/rle.js';
 import { encapsulate, frameFragments } from '../../src/pixels/encapsulation.js';
 import { describePixels, frameBytes, getFrame, type Frame } from '../../src/pixels/frame.js';
@@ -158,4 +160,20 @@ test('transcode: lossy targets need allowLossy, then set Lossy Image Compression
 
 test('transcode: an image the encoder cannot take fails with the reason', async () => {
   await assert.rejects(transcode(makeImageDataset(signedCt()), TS.ExplicitVRLittleEndian, TS.JPEGBaseline8Bit, { allowLossy: true }), /JPEG/);
+});
+
+test('transcode: a syntax Tracer reads but cannot write is refused with why and what to use instead', async () => {
+  await assert.rejects(transcode(makeImageDataset(ct12()), TS.ExplicitVRLittleEndian, TS.JPEGExtended12Bit, { allowLossy: true }),
+    (e: Error) => e instanceof TranscodeError && /cannot write JPEG Extended.*8-bit samples only.*Use jpeg-baseline/.test(e.message));
+  await assert.rejects(transcode(makeImageDataset(rgb8()), TS.ExplicitVRLittleEndian, TS.JPEGFullProgressionNonHierarchical1012, { allowLossy: true }), /retired \(PS3\.5 A\.4\.1\)/);
+});
+
+test('the WebAssembly codecs load without dcmjs, which only dcmjs-codecs\' data set classes use', async () => {
+  await loadCodec(TS.JPEGLSLossless);
+  const loaded = Object.keys(createRequire(import.meta.url).cache);
+  assert.ok(!loaded.some((k) => /[\\/]dcmjs[\\/]build[\\/]/.test(k)), `dcmjs was loaded: ${loaded.join(', ')}`);
+  // And they work: a JPEG-LS round trip of a 16-bit image.
+  const ds = makeImageDataset(nmMultiFrame(2));
+  const back = await transcode((await transcode(ds, TS.ExplicitVRLittleEndian, TS.JPEGLSLossless)).dataset, TS.JPEGLSLossless, TS.ExplicitVRLittleEndian);
+  assert.deepEqual(back.dataset.get(0x7fe00010)!.bytes(), ds.get(0x7fe00010)!.bytes());
 });

@@ -3,6 +3,8 @@
  * 12-bit), the retired Spectral Selection and Full Progression processes, and Lossless
  * (Process 14, any predictor; SV1 = predictor 1). All through the IJG libjpeg line in
  * dcmjs-codecs' WebAssembly module, built in 8-, 12- and 16-bit variants as DCMTK builds it.
+ * Huffman coding only: the retired arithmetic-coded processes (3, 5, 7, 9, 11, 13, 15; syntaxes
+ * .52, .54, .56, .58) are refused with a clear error, as DCMTK and GDCM refuse them.
  */
 import type { Frame, PixelDescription } from '../frame.js';
 import { interleavedBytes, narrowedBytes, samplesFromCodec } from './samples.js';
@@ -35,8 +37,15 @@ export function jpegFrameHeader(b: Uint8Array): JpegFrameHeader | undefined {
   return undefined;
 }
 
+/** SOF9-11 and SOF13-15: arithmetic coding (T.81 B.1.1.3; the retired Processes 3, 5, 7, 9, 11, 13 and 15). */
+const ARITHMETIC_SOF = new Set([9, 10, 11, 13, 14, 15]);
+
 function decodeJpeg(encoded: Uint8Array, d: PixelDescription): DecodedFrame {
   const h = jpegFrameHeader(encoded);
+  if (h && ARITHMETIC_SOF.has(h.sof)) {
+    // The IJG 6b builds (as in DCMTK 3.6 and GDCM 3.0) have no arithmetic decoder.
+    throw new Error(`arithmetic-coded JPEG (SOF${h.sof}, T.81 Annex D) cannot be decoded: the IJG libjpeg 6b build in dcmjs-codecs decodes Huffman-coded JPEG only (as DCMTK's dcmdjpeg and GDCM do)`);
+  }
   const lossless = h?.sof === 3 || h?.sof === 7 || h?.sof === 11 || h?.sof === 15;
   // YBR colour is converted to RGB for the lossy processes (PS3.5 8.2.1: the decoded image is
   // what the Photometric Interpretation describes before compression); lossless streams are
@@ -65,7 +74,10 @@ export const jpegLosslessEncoder: FrameEncoder = {
     return undefined;
   },
   encode(frame: Frame) {
-    const d = { ...frame, planarConfiguration: 0 };
+    // The library picks its 8/12/16-bit build by Bits Stored and reads 8-bit samples as bytes:
+    // 8 bits or fewer in a 16-bit container go to the 16-bit build (P = 16, as dcmcjpeg and
+    // gdcmconv write them).
+    const d = { ...frame, planarConfiguration: 0, ...(frame.bitsAllocated === 16 && frame.bitsStored <= 8 ? { bitsStored: 16, highBit: 15 } : {}) };
     const out = wasmEncode('encodeJpeg', interleavedBytes(frame), d, { lossy: false, predictor: 1, pointTransform: 0 });
     return { data: out.bytes, description: { planarConfiguration: 0 } };
   },

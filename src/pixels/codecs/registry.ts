@@ -2,7 +2,7 @@
  * Transfer syntax → decoder and encoder. The one table that says what Tracer can read and
  * write in each encapsulated syntax (the README's table follows it).
  */
-import { TS } from '../../dicom/dictionary/index.js';
+import { TS, transferSyntax } from '../../dicom/dictionary/index.js';
 import { deflateDecoder, deflateEncoder } from './deflate.js';
 import { jpegBaselineEncoder, jpegDecoder, jpegLosslessEncoder } from './jpeg.js';
 import { htj2kDecoder, htj2kLosslessEncoder, jpeg2000Decoder, jpeg2000LosslessEncoder, jpeg2000LossyEncoder } from './jpeg2000.js';
@@ -36,7 +36,7 @@ function tableOf(): Record<string, Entry> {
   return (table ??= {
   [TS.RLELossless]: { decoder: rleDecoder, encoder: rleEncoder, wasm: false },
   [TS.JPEGBaseline8Bit]: { decoder: jpegDecoder, encoder: jpegBaselineEncoder, wasm: true },
-  // The WebAssembly build encodes lossy JPEG in 8 bits only: Extended (12-bit) is decoded, not encoded.
+  // The WebAssembly build encodes lossy JPEG in 8 bits only: Extended (12-bit) is decoded, not encoded (NOT_ENCODED says why).
   [TS.JPEGExtended12Bit]: { decoder: jpegDecoder, wasm: true },
   [TS.JPEGExtended35]: { decoder: jpegDecoder, wasm: true },
   [TS.JPEGSpectralSelectionNonHierarchical68]: { decoder: jpegDecoder, wasm: true },
@@ -58,6 +58,37 @@ function tableOf(): Record<string, Entry> {
   [TS.EncapsulatedUncompressedExplicitVRLittleEndian]: { decoder: identityDecoder, encoder: identityEncoder, wasm: false },
   [TS.DeflatedImageFrameCompression]: { decoder: deflateDecoder, encoder: deflateEncoder, wasm: false },
   });
+}
+
+/**
+ * Why Tracer writes no pixel data in syntaxes it reads: the reasons its messages give, with
+ * what to use instead. (Syntaxes Tracer cannot read at all get the generic message.)
+ */
+const NOT_ENCODED: Record<string, string> = {
+  [TS.JPEGExtended12Bit]:
+    'its codec library, dcmjs-codecs 0.0.8 (IJG libjpeg 6b in WebAssembly), encodes lossy (DCT) JPEG with 8-bit samples only and refuses every other depth ("Unsupported lossy Jpeg bit depth"); its 12-bit build serves lossless encoding and decoding only. '
+    + 'Use jpeg-baseline for 8-bit images; for 9 to 16 bits j2k (lossy JPEG 2000, --ratio) or jpeg-ls-lossy (near-lossless, --near), or a lossless syntax (jpeg-lossless, jpeg-ls, j2k-lossless, htj2k-lossless). DCMTK\'s dcmcjpeg +ee writes JPEG Extended',
+  [TS.JPEGExtended35]: 'the syntax is retired (PS3.5 A.4.1) and no encoder Tracer uses writes arithmetic-coded JPEG; Tracer reads it only',
+  [TS.JPEGSpectralSelectionNonHierarchical68]: 'the syntax is retired (PS3.5 A.4.1) and dcmjs-codecs writes sequential JPEG only; Tracer reads it only (use jpeg-baseline)',
+  [TS.JPEGSpectralSelectionNonHierarchical79]: 'the syntax is retired (PS3.5 A.4.1) and dcmjs-codecs writes sequential JPEG only; Tracer reads it only',
+  [TS.JPEGFullProgressionNonHierarchical1012]: 'the syntax is retired (PS3.5 A.4.1) and dcmjs-codecs writes sequential JPEG only; Tracer reads it only (use jpeg-baseline)',
+  [TS.JPEGFullProgressionNonHierarchical1113]: 'the syntax is retired (PS3.5 A.4.1) and dcmjs-codecs writes sequential JPEG only; Tracer reads it only',
+  [TS.JPEGLosslessNonHierarchical15]: 'the syntax is retired (PS3.5 A.4.1); use jpeg-lossless (Process 14) instead',
+  [TS.JPEG2000MCLossless]: 'dcmjs-codecs\' OpenJPEG build applies no Part 2 multi-component transform; use j2k-lossless',
+  [TS.JPEG2000MC]: 'dcmjs-codecs\' OpenJPEG build applies no Part 2 multi-component transform; use j2k',
+  [TS.HTJ2KLosslessRPCL]: 'the syntax requires a codestream profile (RPCL progression and its options) that Tracer\'s encoder has not been verified to meet; use htj2k-lossless',
+  [TS.HTJ2K]: 'dcmjs-codecs drives OpenJPH\'s lossy mode with its default quantization step and no rate control: measured, its streams were no smaller than lossless ones (8-bit RGB 8270 against 7564 bytes), so it would lose data for nothing; use htj2k-lossless, or j2k for lossy',
+};
+
+/**
+ * Why Tracer cannot write pixel data in this syntax (a sentence naming the syntax), or
+ * undefined when it can or the syntax is not encapsulated.
+ */
+export function whyNotEncodable(tsUID: string): string | undefined {
+  const ts = transferSyntax(tsUID);
+  if (!ts?.encapsulated || canEncode(tsUID)) return undefined;
+  const why = NOT_ENCODED[tsUID];
+  return why ? `Tracer cannot write ${ts.name} (${tsUID}): ${why}` : `Tracer has no encoder for ${ts.name} (${tsUID})`;
 }
 
 /** The decoder for an encapsulated transfer syntax, or undefined when Tracer has none. */
