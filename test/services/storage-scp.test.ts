@@ -219,15 +219,10 @@ test('A700: ENOSPC while writing (injected file layer): status A700, no partial 
   let written = 0;
   const io: FileStoreIo = {
     ...nodeIo,
-    open: async (p, flags) => {
-      const h = await nodeIo.open(p, flags);
-      const writev = h.writev.bind(h);
-      h.writev = (async (bufs: NodeJS.ArrayBufferView[], pos?: number) => {
-        written += bufs.reduce((n, b) => n + b.byteLength, 0);
-        if (written > 1_000_000) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', errno: -28 });
-        return writev(bufs, pos);
-      }) as typeof h.writev;
-      return h;
+    writev: (fd, bufs) => {
+      written += bufs.reduce((n, b) => n + b.byteLength, 0);
+      if (written > 1_000_000) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', errno: -28 });
+      return nodeIo.writev(fd, bufs);
     },
   };
   const node = await startTestNode(() => undefined, { io });
@@ -270,12 +265,7 @@ test('store.fsync: every stored file and its directory are fsynced before succes
     let dirSyncs = 0;
     const io: FileStoreIo = {
       ...nodeIo,
-      open: async (p, flags) => {
-        const h = await nodeIo.open(p, flags);
-        const sync = h.sync.bind(h);
-        h.sync = () => (fileSyncs++, sync());
-        return h;
-      },
+      fsync: (fd) => (fileSyncs++, nodeIo.fsync(fd)),
       syncDir: async (dir) => {
         dirSyncs++;
         await fsyncDir(dir);
