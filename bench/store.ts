@@ -25,7 +25,7 @@
  * same loop against a closed port) and reported.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -58,7 +58,7 @@ interface Receiver {
   stop(): Promise<void>;
 }
 
-type ReceiverKind = 'tracer' | 'storescp' | 'storescp+fsync';
+type ReceiverKind = 'tracer' | 'tracer-nofsync' | 'storescp' | 'storescp+fsync';
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -105,10 +105,17 @@ async function startReceiver(kind: ReceiverKind, base: string, shim: string | un
   let proc: ChildProcess;
   let aet: string;
   let pred: (name: string) => boolean;
-  if (kind === 'tracer') {
+  if (kind === 'tracer' || kind === 'tracer-nofsync') {
     aet = 'TRACER';
-    // Default configuration (fsync per file, store.fileNaming, info log of every C-STORE), logged to a file.
-    proc = spawn(process.execPath, [TRACER, 'serve', '--host', '127.0.0.1', '--port', String(port), '--aet', aet, '--data', dir], { stdio: ['ignore', 'ignore', openLog(log)] });
+    // Default configuration (fsync per file, store.fileNaming, info log of every C-STORE), logged to a file;
+    // tracer-nofsync: the same with store.fsync false, which is what storescp does.
+    const args = [TRACER, 'serve', '--host', '127.0.0.1', '--port', String(port), '--aet', aet, '--data', dir];
+    if (kind === 'tracer-nofsync') {
+      const cfg = join(dir, '..', `nofsync-${port}.yaml`);
+      writeFileSync(cfg, 'store:\n  fsync: false\n');
+      args.push('--config', cfg);
+    }
+    proc = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', openLog(log)] });
     pred = (n) => n.endsWith('.dcm');
   } else {
     aet = 'STORESCP';
@@ -128,7 +135,7 @@ async function startReceiver(kind: ReceiverKind, base: string, shim: string | un
       new Promise<void>((resolve) => {
         if (proc.exitCode !== null) return resolve();
         proc.once('exit', () => resolve());
-        proc.kill(kind === 'tracer' ? 'SIGINT' : 'SIGTERM');
+        proc.kill(kind.startsWith('tracer') ? 'SIGINT' : 'SIGTERM');
       }),
   };
 }
@@ -204,6 +211,7 @@ function scenarios(set: DataSet, withShim: boolean): Scenario[] {
   for (const pf of modes) {
     const mode = pf ? 'association per file' : 'one association';
     list.push({ id: `recv-tracer-${pf}`, group: 'receive', mode, receiver: 'tracer', sender: (r) => storescu(r, set, pf), expect: n });
+    list.push({ id: `recv-tracer-nofsync-${pf}`, group: 'receive', mode, receiver: 'tracer-nofsync', sender: (r) => storescu(r, set, pf), expect: n });
     list.push({ id: `recv-storescp-${pf}`, group: 'receive', mode, receiver: 'storescp', sender: (r) => storescu(r, set, pf), expect: n });
     if (withShim) list.push({ id: `recv-storescp-fsync-${pf}`, group: 'receive', mode, receiver: 'storescp+fsync', sender: (r) => storescu(r, set, pf), expect: n });
     list.push({ id: `send-tracer-${pf}`, group: 'send', mode, receiver: 'storescp', sender: (r) => tracerStore(r, set, pf), expect: n });
@@ -295,9 +303,10 @@ function table(set: DataSet, results: Result[]): string {
   const goals: string[] = [];
   for (const pf of perFile ? [false, true] : [false]) {
     const mode = pf ? 'one per file' : 'one';
-    const rt = get(`recv-tracer-${pf}`), rs = get(`recv-storescp-${pf}`), rf = get(`recv-storescp-fsync-${pf}`), st = get(`send-tracer-${pf}`);
+    const rt = get(`recv-tracer-${pf}`), rn = get(`recv-tracer-nofsync-${pf}`), rs = get(`recv-storescp-${pf}`), rf = get(`recv-storescp-fsync-${pf}`), st = get(`send-tracer-${pf}`);
     const sender = pf ? 'storescu loop' : 'storescu';
-    row(`${sender} -> **tracer serve** (fsync)`, mode, rt, [ratio(rs, rt, 'storescp'), ratio(rf, rt, 'storescp+fsync')].filter(Boolean).join('; '));
+    row(`${sender} -> **tracer serve** (fsync)`, mode, rt, ratio(rf, rt, 'storescp+fsync'));
+    row(`${sender} -> **tracer serve** (store.fsync false)`, mode, rn, ratio(rs, rn, 'storescp'));
     row(`${sender} -> storescp (no fsync)`, mode, rs);
     row(`${sender} -> storescp+fsync (shim)`, mode, rf);
     row(`**${pf ? 'tracer store --per-association 1' : 'tracer store'}** -> storescp`, mode, st, ratio(rs, st, sender));
@@ -306,7 +315,8 @@ function table(set: DataSet, results: Result[]): string {
       row('storescu loop, port closed (start-up floor)', mode, floor);
       if (floor && rs && st) lines.push(`| (storescu loop - floor) -> storescp | ${mode} | ${(rs - floor).toFixed(3)} | | | ${ratio(rs - floor, st, 'storescu loop without start-ups')} |`);
     }
-    if (rt && rf) goals.push(`receive, ${mode} association: ${(rf / rt).toFixed(2)}x storescp+fsync, ${rs ? (rs / rt).toFixed(2) : '?'}x storescp (no fsync)`);
+    if (rt && rf) goals.push(`receive, ${mode} association, both fsyncing: ${(rf / rt).toFixed(2)}x storescp+fsync`);
+    if (rn && rs) goals.push(`receive, ${mode} association, neither fsyncing: ${(rs / rn).toFixed(2)}x storescp`);
     if (st && rs) goals.push(`send, ${mode} association: ${(rs / st).toFixed(2)}x ${sender}`);
   }
   lines.push('');
@@ -354,6 +364,7 @@ async function main(): Promise<void> {
     console.log('Tools and flags (every DCMTK tool with TCP_NODELAY=1):');
     console.log(`- tracer serve --host 127.0.0.1 --port P --aet TRACER --data DIR: default configuration (max PDU ${PDU}, storage.minFreeDiskMb 2048, info log of every C-STORE to a file); each file written to DIR/.incoming, fsynced, renamed to DIR/study/series/sop.dcm, directory fsynced, then the response`);
     console.log(`- storescp -aet STORESCP -pdu ${PDU} +B -od DIR P: bit-preserving, writes each file straight to DIR/CT.<sop>, never fsyncs`);
+    console.log('- tracer serve (store.fsync false): the same with a configuration file setting store.fsync: false (no fsync, as storescp)');
     console.log('- storescp+fsync: the same with LD_PRELOAD=bench/peers/fsync-on-close.c: fsync of each file and its directory when storescp closes it, before the response');
     console.log('- storescu -aec AET 127.0.0.1 P FILE...: one association; per file: one storescu process per file (sh loop)');
     console.log('- tracer store -q --retries 0 --aec AET 127.0.0.1 P DIR (and --per-association 1): one process; scans the files, then sends');
