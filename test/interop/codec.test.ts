@@ -27,6 +27,7 @@ import { run as convert } from '../../src/cli/convert.js';
 import { PYDICOM_DATA, requirePydicom, requireTools } from '../helpers/peers.js';
 import { dcmtkEnv, startStorescp, tracer } from '../helpers/storescp.js';
 import { ct12, nmMultiFrame, rgb8, signedCt, writeImage } from '../helpers/images.js';
+import { framesOf } from '../helpers/frames.js';
 
 const TEST_FILES = join(PYDICOM_DATA, 'test_files');
 
@@ -47,16 +48,6 @@ function tmp(): string {
   return mkdtempSync(join(tmpdir(), 'tracer-codec-'));
 }
 
-async function framesOf(path: string): Promise<Frame[]> {
-  const f = readDicomFile(path);
-  try {
-    const out: Frame[] = [];
-    for (let i = 0; i < numberOfFrames(f.dataset); i++) out.push(await getFrame(f, i));
-    return out;
-  } finally {
-    f.source.close();
-  }
-}
 
 /** YBR_FULL to RGB (PS3.3 C.7.6.3.1.2), rounded and clamped. */
 function ybrToRgb(d: ArrayLike<number>): number[] {
