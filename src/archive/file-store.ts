@@ -25,7 +25,6 @@ import { encodingOf } from '../dicom/part10.js';
 import { readDataset } from '../dicom/read.js';
 import { BufferSource, FileSource, type ByteSource } from '../dicom/source.js';
 import { PixelDataTag } from '../dicom/tag.js';
-import { encodeDatasetToBuffer } from '../dicom/write.js';
 import { StoreFailure, isValidUid, type ReceivedInstance, type StorageSink, type StoreRequest } from '../services/storage-scp.js';
 
 /** A received instance of the file store: the archive's ingest path works on its temporary file. */
@@ -309,20 +308,18 @@ export class FileStore implements StorageSink {
 
   /** File Meta Information for a received instance (PS3.10 7.1, REQUIREMENTS 13.4). */
   private fileMeta(rq: StoreRequest): Buffer {
-    const meta = new Dataset(true);
-    meta.setBytes(0x00020001, 'OB', Buffer.from([0, 1]));
-    // Media Storage SOP Class/Instance from the C-STORE command (PS3.10 7.1: the SOP of the data set,
-    // which the service checks equals the command before the file is kept).
-    meta.setString(0x00020002, 'UI', rq.sopClassUid);
-    meta.setString(0x00020003, 'UI', rq.sopInstanceUid);
-    meta.setString(0x00020010, 'UI', rq.transferSyntaxUid);
     const impl = this.opts.implementation?.(rq) ?? { classUid: IMPLEMENTATION_CLASS_UID, versionName: IMPLEMENTATION_VERSION_NAME };
-    meta.setString(0x00020012, 'UI', impl.classUid);
-    if (impl.versionName) meta.setString(0x00020013, 'SH', impl.versionName);
-    // Source Application Entity Title: the AE that sent it to us (PS3.10 7.1).
-    if (rq.callingAETitle) meta.setString(0x00020016, 'AE', rq.callingAETitle);
-    const body = encodeDatasetToBuffer(meta, { explicitVR: true, littleEndian: true }, { groupLength: 'add' });
-    return Buffer.concat([Buffer.alloc(128), Buffer.from('DICM', 'latin1'), body]);
+    return encodeFileMeta({
+      // Media Storage SOP Class/Instance from the C-STORE command (PS3.10 7.1: the SOP of the data
+      // set, which the service checks equals the command before the file is kept).
+      sopClassUid: rq.sopClassUid,
+      sopInstanceUid: rq.sopInstanceUid,
+      transferSyntaxUid: rq.transferSyntaxUid,
+      implementationClassUid: impl.classUid,
+      implementationVersionName: impl.versionName,
+      // Source Application Entity Title: the AE that sent it to us (PS3.10 7.1).
+      sourceAeTitle: rq.callingAETitle || undefined,
+    });
   }
 
   /**
@@ -417,6 +414,64 @@ export class FileStore implements StorageSink {
     if (this.knownDirs.size >= 10_000) this.knownDirs.clear();
     this.knownDirs.add(dir);
   }
+}
+
+/** The values of a received instance's File Meta Information (PS3.10 7.1). */
+export interface FileMetaValues {
+  sopClassUid: string;
+  sopInstanceUid: string;
+  transferSyntaxUid: string;
+  implementationClassUid: string;
+  implementationVersionName?: string;
+  sourceAeTitle?: string;
+}
+
+/**
+ * Preamble, "DICM" and File Meta Information (Explicit VR Little Endian, group length first),
+ * written straight into one buffer: the same bytes as the general writer gives for these
+ * elements (test/archive/file-meta.test.ts), at a fraction of its cost, once per C-STORE.
+ */
+export function encodeFileMeta(v: FileMetaValues): Buffer {
+  // PS3.5 6.2: UI values are padded with NUL, SH and AE with a space, to an even length.
+  const elements: [number, string, string, number][] = [
+    [0x0002, 'UI', v.sopClassUid, 0],
+    [0x0003, 'UI', v.sopInstanceUid, 0],
+    [0x0010, 'UI', v.transferSyntaxUid, 0],
+    [0x0012, 'UI', v.implementationClassUid, 0],
+  ];
+  if (v.implementationVersionName) elements.push([0x0013, 'SH', v.implementationVersionName, 0x20]);
+  if (v.sourceAeTitle) elements.push([0x0016, 'AE', v.sourceAeTitle, 0x20]);
+  // (0002,0001) OB has a 12-byte header (PS3.5 7.1.2) and the value 00 01.
+  let groupLength = 14;
+  for (const e of elements) groupLength += 8 + ((Buffer.byteLength(e[2], 'latin1') + 1) & ~1);
+  const out = Buffer.alloc(132 + 12 + groupLength);
+  out.write('DICM', 128, 'latin1');
+  let o = 132;
+  const header = (element: number, vr: string, length: number): void => {
+    out.writeUInt16LE(0x0002, o);
+    out.writeUInt16LE(element, o + 2);
+    out.write(vr, o + 4, 'latin1');
+    out.writeUInt16LE(length, o + 6);
+    o += 8;
+  };
+  header(0x0000, 'UL', 4);
+  out.writeUInt32LE(groupLength, o);
+  o += 4;
+  out.writeUInt16LE(0x0002, o);
+  out.writeUInt16LE(0x0001, o + 2);
+  out.write('OB', o + 4, 'latin1');
+  out.writeUInt32LE(2, o + 8);
+  out[o + 13] = 1;
+  o += 14;
+  for (const [element, vr, value, pad] of elements) {
+    const n = Buffer.byteLength(value, 'latin1');
+    const padded = (n + 1) & ~1;
+    header(element, vr, padded);
+    out.write(value, o, 'latin1');
+    if (padded > n) out[o + n] = pad;
+    o += padded;
+  }
+  return out;
 }
 
 interface TempFile {
