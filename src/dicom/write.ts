@@ -152,7 +152,9 @@ class Encoder {
     if (vr === null || !this.enc.explicitVR) {
       le ? b.writeUInt32LE(length, 4) : b.writeUInt32BE(length, 4);
     } else {
-      b.write(vr, 4, 'latin1');
+      // Two ASCII characters: set directly (Buffer.write costs more than the rest of the header).
+      b[4] = vr.charCodeAt(0);
+      b[5] = vr.charCodeAt(1);
       if (long) le ? b.writeUInt32LE(length, 8) : b.writeUInt32BE(length, 8);
       else le ? b.writeUInt16LE(length, 6) : b.writeUInt16BE(length, 6);
     }

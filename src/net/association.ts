@@ -31,6 +31,9 @@ import { sendMessage, type DatasetSource, type PDataWriter } from './dimse/sende
 
 const noop = (): void => undefined;
 
+/** P-DATA writes smaller than this are held until the end of the tick (Association.sendPData). */
+const HOLD_BELOW = 16 * 1024;
+
 export class Association extends EventEmitter implements UpperLayerProvider {
   readonly isRequestor: boolean;
   readonly fsm: StateMachine;
@@ -208,23 +211,53 @@ export class Association extends EventEmitter implements UpperLayerProvider {
 
   sendPdu(pdu: Pdu): void {
     const s = this.socket;
+    this.flushHeld();
     if (s && !s.destroyed && s.writable) s.write(encodePdu(pdu));
     this.emit('pdu-sent', pdu);
   }
 
+  /**
+   * Small P-DATA writes (a C-FIND, C-STORE or C-ECHO response, a command) are held corked until
+   * the end of the tick, so that a burst of them (the pending responses of a C-FIND) goes out in
+   * one system call instead of one each; large ones are written at once, after what is held.
+   * Non-zero while a tick's writes are held: the generation of the uncork scheduled for them.
+   */
+  private held = 0;
+  private heldGeneration = 0;
+
   sendPData(parts: Buffer[]): void {
     const s = this.socket;
     if (!s || s.destroyed || !s.writable) throw this.error ?? new AssociationStateError('transport closed');
-    s.cork();
+    let bytes = 0;
+    for (const p of parts) bytes += p.length;
+    if (!this.held) s.cork();
     let ok = true;
     for (const p of parts) ok = s.write(p);
-    s.uncork();
+    if (bytes >= HOLD_BELOW) {
+      this.held = 0;
+      s.uncork();
+    } else if (!this.held) {
+      const gen = (this.held = ++this.heldGeneration);
+      process.nextTick(() => {
+        if (this.held !== gen) return;
+        this.held = 0;
+        s.uncork();
+      });
+    }
     this.writeOk = ok && s.writableLength < s.writableHighWaterMark;
+  }
+
+  /** Writes what sendPData holds now (before another PDU, or the end of the transport). */
+  private flushHeld(): void {
+    if (!this.held) return;
+    this.held = 0;
+    this.socket?.uncork();
   }
 
   closeTransport(): void {
     const s = this.socket;
     if (!s) return;
+    this.flushHeld();
     if (s.destroyed) return;
     const t = setTimeout(() => s.destroy(), 2000);
     t.unref?.();

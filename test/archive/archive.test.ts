@@ -293,3 +293,76 @@ test('index: instances agreeing with the stored headers add no conflict; differi
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test("index: Patient's Name keys narrowed through patient_name give what matching alone gives; kept through updates and deletions; older schemas migrated", async () => {
+  const { SqliteIndex } = await import('../../src/archive/sqlite-index.js');
+  const { DEFAULT_MATCH_OPTIONS, matchAll } = await import('../../src/archive/matching.js');
+  type JsonDataset = import('../../src/dicom/json.js').JsonDataset;
+  const dir = await tmp();
+  const path = join(dir, 'i.sqlite');
+  const names: (string | { Alphabetic?: string; Ideographic?: string; Phonetic?: string })[] = [
+    'SMITH^JOHN', 'Smith^Anna', 'smithers^Bo', '  SMYTH ^ AL', 'SMI', '\u017Fmith^Long', '\u212Aarl^Kelvin', 'KARL^Plain', 'Straße^Eva',
+    'Müller^Hans', '^OnlyGiven', { Alphabetic: 'Yamada^Taro', Ideographic: '山田^太郎', Phonetic: 'やまだ^たろう' },
+    { Alphabetic: 'Doe^Jane', Phonetic: 'SMITH' }, 'Jones', "O'Neil^Pat",
+  ];
+  const header = (i: number, sop: number, name: (typeof names)[number]): JsonDataset => ({
+    '00080016': { vr: 'UI', Value: [CT] }, '00080018': { vr: 'UI', Value: [`${ROOT}.9.${i}.1.${sop}`] },
+    '00100010': { vr: 'PN', Value: [typeof name === 'string' ? { Alphabetic: name } : name] }, '00100020': { vr: 'LO', Value: [`PID${i}`] },
+    '0020000D': { vr: 'UI', Value: [`${ROOT}.9.${i}`] }, '0020000E': { vr: 'UI', Value: [`${ROOT}.9.${i}.1`] },
+  });
+  const add = (idx: InstanceType<typeof SqliteIndex>, i: number, name: (typeof names)[number], sop = 1) => idx.addInstance({
+    path: `${ROOT}.9.${i}/${ROOT}.9.${i}.1/${ROOT}.9.${i}.1.${sop}.dcm`, sopClassUid: CT, sopInstanceUid: `${ROOT}.9.${i}.1.${sop}`, studyInstanceUid: `${ROOT}.9.${i}`,
+    seriesInstanceUid: `${ROOT}.9.${i}.1`, transferSyntaxUid: '1.2.840.10008.1.2.1', size: 1, header: header(i, sop, name),
+  }, { demographicUpdate: 'latestWins', replace: false });
+  const keys = ['SMI*', 'smi*', 'smith', 'SMITH^J*', 'Smith^Anna', 'KARLSSON', 'Smithers', 'sm?th*', '*mith', 'S*', 'karl*', 'KARL', 'straße', 'STRASSE', 'mül*', '山田', 'やま*', '^OnlyGiven',
+    'SMITH=山田', "o'n*", 'Jones\\smyth', '""'];
+  const check = async (idx: InstanceType<typeof SqliteIndex>, label: string) => {
+    const all: JsonDataset[] = [];
+    for await (const m of idx.find({ model: 'STUDY_ROOT', level: 'STUDY', keys: [], match: DEFAULT_MATCH_OPTIONS })) all.push(m.headers.PATIENT!);
+    for (const kv of keys) {
+      const k = { tag: 0x00100010, vr: 'PN' as const, values: kv.split('\\') };
+      const got: string[] = [];
+      for await (const m of idx.find({ model: 'STUDY_ROOT', level: 'STUDY', keys: [k], match: DEFAULT_MATCH_OPTIONS })) got.push(JSON.stringify(m.headers.PATIENT));
+      const want = all.filter((h) => matchAll([k], h, DEFAULT_MATCH_OPTIONS)).map((h) => JSON.stringify(h));
+      assert.deepEqual(got.sort(), want.sort(), `${label}: ${kv}`);
+    }
+  };
+  try {
+    let idx = new SqliteIndex(path);
+    for (const [i, n] of names.entries()) await add(idx, i, n);
+    await check(idx, 'as ingested');
+    // latestWins: study 1's patient is renamed in case only (same identity, its row updated);
+    // study 2's patient is renamed (the study moves to a new patient, the old one goes).
+    await add(idx, 1, 'SMITH^ANNA', 2);
+    await add(idx, 2, 'Karlsson^Bo', 2);
+    // Same identity (the match key has the alphabetic group only), another phonetic family name.
+    await add(idx, 12, { Alphabetic: 'Doe^Jane', Phonetic: 'JONES' }, 2);
+    await add(idx, 100, 'SMITH^JOHN');
+    await check(idx, 'after demographic updates');
+    await idx.removeInstances([`${ROOT}.9.7/${ROOT}.9.7.1/${ROOT}.9.7.1.1.dcm`]);
+    await check(idx, 'after a deletion');
+    const orphans = idx.db.prepare('SELECT count(*) AS n FROM patient_name WHERE patient_fk NOT IN (SELECT id FROM patient)').get() as { n: number };
+    assert.equal(orphans.n, 0, 'no rows for deleted patients');
+    // An index of schema 2 (no patient_name rows), or of schema 1, is migrated when opened.
+    for (const old of ['2', '1']) {
+      idx.db.exec(`DELETE FROM patient_name; UPDATE meta SET value = '${old}' WHERE key = 'schema'`);
+      await idx.close();
+      idx = new SqliteIndex(path);
+      assert.equal(await idx.getMeta('schema'), '3', `from ${old}`);
+      await check(idx, `after migration from ${old}`);
+    }
+    assert.ok((idx.db.prepare('SELECT count(*) AS n FROM patient_name').get() as { n: number }).n >= names.length);
+    // The narrowing is real: a prefix query searches the patient_name index, not every study.
+    const plan = (idx.db.prepare("EXPLAIN QUERY PLAN SELECT patient_fk FROM patient_name WHERE family >= 'SMI' AND family < 'SMJ'").all() as { detail: string }[]).map((r) => r.detail).join('; ');
+    assert.match(plan, /SEARCH patient_name/);
+    await idx.close();
+    idx.db.close();
+    // A schema this version does not know is refused.
+    const db = new Database(path);
+    db.prepare("UPDATE meta SET value = '99' WHERE key = 'schema'").run();
+    db.close();
+    assert.throws(() => new SqliteIndex(path), /index schema 99/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

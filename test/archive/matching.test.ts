@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { JsonDataset } from '../../src/dicom/json.js';
-import { DEFAULT_MATCH_OPTIONS, matchAll, matchKey, parseRange, selectItems, type MatchOptions, type QueryKey } from '../../src/archive/matching.js';
+import { DEFAULT_MATCH_OPTIONS, matchAll, matchKey, parseRange, pnFamilyKeys, pnFamilyRanges, selectItems, type MatchOptions, type QueryKey } from '../../src/archive/matching.js';
 import type { VR } from '../../src/dicom/vr.js';
 
 const key = (tag: number, vr: VR, ...values: string[]): QueryKey => ({ tag, vr, values });
@@ -207,4 +207,43 @@ test('matchKey: keys on several attributes must all match (AND across keys)', ()
   assert.ok(matchAll([key(0x00080060, 'CS', 'PT'), key(0x00100020, 'LO', 'PID-42')], entity));
   assert.ok(!matchAll([key(0x00080060, 'CS', 'PT'), key(0x00100020, 'LO', 'PID-43')], entity));
   assert.ok(matchKey(key(0x00100020, 'LO', 'PID-4?'), entity['00100020']));
+});
+
+test("Patient's Name prefilter: every entity matchKey accepts has a family-name key within pnFamilyRanges (a superset, never a rule)", () => {
+  // Values chosen where case folding, trimming and component groups could part ways.
+  const values: JsonDataset[string][] = [
+    pn('SMITH^JOHN'), pn('Smith^John'), pn('smith'), pn('  SMITHERS ^ ANNA'), pn('SMI'), pn('SM'), pn('SMJ'), pn('SMI\u007f'),
+    pn('ſmith^Kate'), pn('\u212Aarl^Otto'), pn('KARL'), pn('karlsson'), pn('Straße^Eva'), pn('STRASSE'), pn('Müller^Hans'), pn('MÜLLER'),
+    pn('^John'), pn('=山田^太郎'), pn('', '山田^太郎', 'やまだ^たろう'), pn('Doe^Jane', '', 'SMITH'), pn('Yamada^Taro', '山田^太郎', 'ヤマダ^タロウ'),
+    { vr: 'PN', Value: ['SMITH^ANN=スミス^アン'] }, { vr: 'PN', Value: [{ Alphabetic: 'Jones' }, { Alphabetic: 'Smyth^Al' }] }, { vr: 'PN' },
+    pn('İstanbul^Ali'), pn('ı^x'), pn('O\'NEIL'), pn('Åsa^B'), pn('\u212Bsa^B'),
+  ];
+  const keys = ['SMI*', 'smi*', 'Smith', 'SMITH^J*', 'sm?th*', '*mith', '?MITH', 'S*', 's', 'ſmith', 'karl*', '\u212Aarl*', 'KARL', 'straße',
+    'STRASSE', 'STRA*', 'MÜL*', 'mül*', 'Mü*', '山田', '山*', 'やまだ*', 'ヤマダ', 'スミス*', '^John', '^jo*', 'SMITH=山田', 'SMI*\\Jones',
+    'smyth', '^', '=', 'SMI\u007f*', "o'n*", 'å*', 'Å*', 'i*', 'İ*', 'ı*', '   smith  ', 'SMITH^ANN'];
+  const options: MatchOptions[] = [
+    DEFAULT_MATCH_OPTIONS, { ...DEFAULT_MATCH_OPTIONS, caseInsensitive: 'none' }, { ...DEFAULT_MATCH_OPTIONS, caseInsensitive: 'all' },
+    { ...DEFAULT_MATCH_OPTIONS, implicitTrailingWildcard: true },
+  ];
+  let narrowed = 0;
+  for (const o of options) {
+    for (const kv of keys) {
+      const k = key(0x00100010, 'PN', ...kv.split('\\'));
+      const ranges = pnFamilyRanges(k, o);
+      if (ranges) narrowed++;
+      for (const attr of values) {
+        if (!matchKey(k, attr, o) || !ranges) continue;
+        const fams = pnFamilyKeys(attr);
+        const inside = fams.some((f) => ranges.some((r) => (r.hi === undefined ? f === r.lo : f >= r.lo && f < r.hi)));
+        assert.ok(inside, `key ${JSON.stringify(kv)} matches ${JSON.stringify(attr)} but its family keys ${JSON.stringify(fams)} are outside ${JSON.stringify(ranges)} (${JSON.stringify(o)})`);
+      }
+    }
+  }
+  assert.ok(narrowed > 80, `most keys narrow the search (${narrowed})`);
+  // What cannot narrow: universal, wild card first, an empty family component, wholeString.
+  for (const kv of ['*', '', '*MITH', '?MITH', '^John']) assert.equal(pnFamilyRanges(key(0x00100010, 'PN', kv), DEFAULT_MATCH_OPTIONS), undefined, kv);
+  assert.equal(pnFamilyRanges(key(0x00100010, 'PN', 'SMI*'), { ...DEFAULT_MATCH_OPTIONS, pnMatching: 'wholeString' }), undefined);
+  assert.deepEqual(pnFamilyRanges(key(0x00100010, 'PN', 'smi*'), DEFAULT_MATCH_OPTIONS), [{ lo: 'SMI', hi: 'SMJ' }]);
+  assert.deepEqual(pnFamilyRanges(key(0x00100010, 'PN', 'Mül*'), DEFAULT_MATCH_OPTIONS), [{ lo: 'M', hi: 'N' }], 'prefix cut before the first non-ASCII letter');
+  assert.deepEqual(pnFamilyKeys(pn('  Doe ^Jane', '山田^太郎', '')), ['DOE', '山田']);
 });

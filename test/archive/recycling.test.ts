@@ -254,7 +254,7 @@ test('an index of schema 1 is migrated: commit marks empty, last reception of ea
     db.close();
     const idx = new SqliteIndex(path);
     try {
-      assert.equal((idx.db.prepare("SELECT value FROM meta WHERE key = 'schema'").get() as { value: string }).value, '2');
+      assert.equal((idx.db.prepare("SELECT value FROM meta WHERE key = 'schema'").get() as { value: string }).value, '3', 'migrated through 2 to the current version');
       const byAge = [];
       for await (const s of idx.studiesByAge({ onlyCommitted: false })) byAge.push({ uid: s.studyInstanceUid, at: s.lastReceivedAt });
       assert.deepEqual(byAge, received);
