@@ -27,6 +27,7 @@
  *
  *   npm run bench:archive [-- --quick] [-- --runs N] [-- --queries N] [-- --only ingest|find]
  *                         [-- --archive N] [-- --index N] [-- --dcmqrscp STUDIES]
+ *                         [-- --engines large,archive,orthanc,dcmqrscp]
  *                         [-- --no-orthanc] [-- --no-dcmqrscp] [-- --sets small,ct]
  *                         [-- --receivers tracer-empty,tracer-full,tracer-nofsync,storescp,storescp+fsync,dcmqrscp,orthanc]
  *
@@ -72,6 +73,8 @@ const queryCount = Math.max(5, Number(opt('--queries')) || (quick ? 40 : 200));
 const only = opt('--only');
 const withOrthanc = !argv.includes('--no-orthanc');
 const withDcmqrscp = !argv.includes('--no-dcmqrscp');
+/** C-FIND engines to run (default all): large (Tracer, 1,000,000), archive (Tracer, 100,000), orthanc, dcmqrscp (and Tracer on its studies). */
+const engines = opt('--engines')?.split(',') ?? ['large', 'archive', 'orthanc', 'dcmqrscp'];
 /** Instances of the pre-populated archive (ingest "full" and C-FIND against Orthanc). */
 const ARCHIVE_SIZE = Number(opt('--archive')) || (quick ? 10_000 : 100_000);
 /** Instances of the large index (C-FIND). */
@@ -543,6 +546,8 @@ interface FindRun {
   /** findScp.maxMatches-like clipping of the engine (0 = none). */
   clip: number;
   lat: Map<QueryType, Latencies>;
+  /** Why the queries failed, when they did. */
+  error?: string;
 }
 
 /** dcmqrscp's and Orthanc's databases, filled once with storescu from the archive's files. */
@@ -588,14 +593,21 @@ async function ensurePeerDb(kind: 'dcmqrscp' | 'orthanc', archive: BuiltArchive,
   return dir;
 }
 
-/** A private copy of a peer's database directory (files hard-linked, index files copied). */
+/**
+ * A private copy of a peer's database: the stored files hard-linked (neither peer writes into a
+ * stored file during C-FIND), the index copied; configuration and log are written afresh.
+ */
 function copyPeerDb(kind: 'dcmqrscp' | 'orthanc', src: string, dst: string): void {
-  const r = spawnSync('cp', ['-al', src, dst], { encoding: 'utf8' });
+  const files = kind === 'orthanc' ? 'storage' : 'db';
+  mkdirSync(dst, { recursive: true });
+  const r = spawnSync('cp', ['-al', join(src, files), join(dst, files)], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`cp -al: ${r.stderr}`);
-  const indexFiles = kind === 'orthanc' ? readdirSync(join(dst, 'index')).map((f) => join('index', f)) : ['db/index.dat'];
-  for (const f of indexFiles) {
-    rmSync(join(dst, f));
-    copyFileSync(join(src, f), join(dst, f));
+  if (kind === 'orthanc') {
+    mkdirSync(join(dst, 'index'));
+    for (const f of readdirSync(join(src, 'index'))) copyFileSync(join(src, 'index', f), join(dst, 'index', f));
+  } else {
+    rmSync(join(dst, 'db', 'index.dat'));
+    copyFileSync(join(src, 'db', 'index.dat'), join(dst, 'db', 'index.dat'));
   }
 }
 
@@ -657,6 +669,7 @@ function findTable(runsOut: FindRun[]): string[] {
   lines.push('| engine | index | query | queries | median ms | p99 ms | max ms | server CPU ms/query | median matches | max matches | wrong counts |');
   lines.push('|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const r of runsOut) {
+    if (r.error) lines.push(`| ${r.engine} | ${r.instances.toLocaleString('en')} inst., ${r.studies.toLocaleString('en')} studies | failed: ${r.error.replace(/\|/g, '/')} | | | | | | | | |`);
     for (const t of QUERY_TYPES) {
       const l = r.lat.get(t);
       if (!l) continue;
@@ -768,51 +781,62 @@ async function main(): Promise<void> {
       const findRuns: FindRun[] = [];
       const index = await ensureIndexOnly(INDEX_SIZE);
       const indexLayout = archiveLayout(1, INDEX_SIZE);
+      /** One engine's queries; a failure is reported in the table (with the server's log) rather than ending the run. */
+      const measure = async (engine: string, instances: number, studies: number, clip: number, s: Server, log: string, qs: readonly Query[]): Promise<void> => {
+        try {
+          findRuns.push({ engine, instances, studies, clip, lat: await runQueries(s, qs, clip) });
+        } catch (err) {
+          note(`${engine} (${instances} instances): queries failed: ${(err as Error).message}\n${tail(log)}`);
+          findRuns.push({ engine, instances, studies, clip, lat: new Map(), error: (err as Error).message });
+        }
+      };
       note(`index of ${index.instances} instances (${index.studies} studies, ${index.patients} patients, ${du(index.root)}), built once in ${index.buildSeconds.toFixed(0)} s`);
       dataLines.push(`- index only: ${index.instances.toLocaleString('en')} instances, ${index.studies.toLocaleString('en')} studies, ${index.patients.toLocaleString('en')} patients, ${du(index.root)}; built through SqliteIndex.addInstance in ${index.buildSeconds.toFixed(0)} s`);
-      {
+      if (engines.includes('large')) {
         // Only C-FIND runs on it, so it is used in place; a run that did not stop cleanly left the
         // rows untouched, and the mark is put back rather than letting the start-up check drop them.
         const was = setCleanMark(index.root, 'clean');
         if (was !== 'clean') note(`${index.root}: clean-stop mark was '${was}' (an interrupted run); put back`);
         spawnSync('sync');
         warm([join(index.root, '.index', 'tracer.sqlite')]);
-        const s = await startTracer(index.root, join(base, 'tracer-index.log'));
+        const log = join(base, 'tracer-index.log');
+        const s = await startTracer(index.root, log);
         startLines.push(`| ${index.instances.toLocaleString('en')} instances, index only, clean stop | ${s.startSeconds.toFixed(2)} |`);
         try {
-          const qs = makeQueries(indexLayout, indexLayout.studies, queryCount, 11);
-          findRuns.push({ engine: 'tracer serve', instances: index.instances, studies: index.studies, clip: 500, lat: await runQueries(s, qs, 500) });
+          await measure('tracer serve', index.instances, index.studies, 500, s, log, makeQueries(indexLayout, indexLayout.studies, queryCount, 11));
         } finally {
           await s.stop();
         }
       }
       const fullQueries = makeQueries(fullLayout, fullLayout.studies, queryCount, 12);
-      {
+      if (engines.includes('archive')) {
         const copy = join(base, 'find-full');
         copyArchive(full.root, copy);
         warm([join(copy, '.index', 'tracer.sqlite')]);
-        const s = await startTracer(copy, join(base, 'tracer-full.log'));
+        const log = join(base, 'tracer-full.log');
+        const s = await startTracer(copy, log);
         try {
-          findRuns.push({ engine: 'tracer serve', instances: full.instances, studies: full.studies, clip: 500, lat: await runQueries(s, fullQueries, 500) });
+          await measure('tracer serve', full.instances, full.studies, 500, s, log, fullQueries);
         } finally {
           await s.stop();
           rmSync(copy, { recursive: true, force: true });
         }
       }
-      if (orthanc) {
+      if (orthanc && engines.includes('orthanc')) {
         const db = await ensurePeerDb('orthanc', full, fullLayout, full.instances);
         const copy = join(base, 'find-orthanc');
         copyPeerDb('orthanc', db, copy);
         warm(readdirSync(join(copy, 'index')).map((f) => join(copy, 'index', f)));
-        const s = await startOrthanc(copy, join(base, 'orthanc-find.log'));
+        const log = join(base, 'orthanc-find.log');
+        const s = await startOrthanc(copy, log);
         try {
-          findRuns.push({ engine: 'Orthanc', instances: full.instances, studies: full.studies, clip: 0, lat: await runQueries(s, fullQueries, 0) });
+          await measure('Orthanc', full.instances, full.studies, 0, s, log, fullQueries);
         } finally {
           await s.stop();
           rmSync(copy, { recursive: true, force: true });
         }
       }
-      if (withDcmqrscp) {
+      if (withDcmqrscp && engines.includes('dcmqrscp')) {
         // dcmqrscp and Tracer on the same first studies of the archive (dcmqrscp holds at most 500).
         const studies = fullLayout.studies.slice(0, DCMQRSCP_STUDIES);
         const n = studies.reduce((a, st) => a + st.series.reduce((x, y) => x + y, 0), 0);
@@ -821,17 +845,19 @@ async function main(): Promise<void> {
         const copy = join(base, 'find-dcmqrscp');
         copyPeerDb('dcmqrscp', db, copy);
         warm([join(copy, 'db', 'index.dat')]);
-        const s = await startDcmqrscp(copy, join(base, 'dcmqrscp-find.log'));
+        const log = join(base, 'dcmqrscp-find.log');
+        const s = await startDcmqrscp(copy, log);
         try {
-          findRuns.push({ engine: 'dcmqrscp', instances: n, studies: studies.length, clip: 0, lat: await runQueries(s, qs, 0) });
+          await measure('dcmqrscp', n, studies.length, 0, s, log, qs);
         } finally {
           await s.stop();
           rmSync(copy, { recursive: true, force: true });
         }
         const small = await ensureIndexOnly(n, { tag: 2, of: ARCHIVE_SIZE });
-        const t = await startTracer(small.root, join(base, 'tracer-small.log'));
+        const log2 = join(base, 'tracer-small.log');
+        const t = await startTracer(small.root, log2);
         try {
-          findRuns.push({ engine: 'tracer serve', instances: n, studies: small.studies, clip: 500, lat: await runQueries(t, qs, 500) });
+          await measure('tracer serve', n, small.studies, 500, t, log2, qs);
         } finally {
           await t.stop();
         }
