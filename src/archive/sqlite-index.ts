@@ -36,7 +36,10 @@ export interface SqliteIndexOptions {
   synchronous?: 'normal' | 'full';
   /** Patient identity (STOR-051, db.patientMatchKeys). */
   patientMatchKeys?: readonly string[];
-  /** Rows fetched per page by find(). */
+  /**
+   * Rows fetched per page by find() (default 1000). Each page runs the query again and sorts
+   * its candidates: a page larger than findScp.maxMatches (500) answers most C-FINDs in one.
+   */
   pageSize?: number;
 }
 
@@ -250,7 +253,7 @@ export class SqliteIndex implements ArchiveIndex {
     else if (v.value === '1') this.migrateFrom1();
     else if (v.value !== SCHEMA_VERSION && v.value !== '2') throw new Error(`${path}: index schema ${String(v.value)} is not the one this version uses (${SCHEMA_VERSION})`);
     this.matchKeys = opts.patientMatchKeys ?? ['PatientName', 'PatientID', 'PatientBirthDate', 'PatientSex'];
-    this.pageSize = opts.pageSize ?? 256;
+    this.pageSize = opts.pageSize ?? 1000;
     const insertCols = (keys: readonly KeyColumn[]) => keys.filter((c) => !c.computed);
     const ins = (table: string, fixed: string[], keys: readonly KeyColumn[]) => {
       const names = [...fixed, ...insertCols(keys).map((c) => c.column)];
@@ -742,8 +745,13 @@ export class SqliteIndex implements ArchiveIndex {
       }
     }
     const me = alias[q.level];
+    // With conditions from the keys, the matches are found through their indexes and sorted
+    // ('+' keeps SQLite from walking the whole table in id order to spare the sort, which it
+    // otherwise picks for a large LIMIT: a Study Date range over 100,000 studies took 300 us
+    // per match instead of 40). Without any, the table is read in id order, a page at a time.
+    const order = where.length > 0 ? `+${me}.id` : `${me}.id`;
     where.push(`${me}.id > ?`);
-    return { sql: `SELECT ${select.join(', ')} FROM ${from} WHERE ${where.join(' AND ')} ORDER BY ${me}.id LIMIT ${this.pageSize}`, params };
+    return { sql: `SELECT ${select.join(', ')} FROM ${from} WHERE ${where.join(' AND ')} ORDER BY ${order} LIMIT ${this.pageSize}`, params };
   }
 
   private headersOf(r: Row, level: Level): Partial<Record<Level, JsonDataset>> {

@@ -366,3 +366,32 @@ test("index: Patient's Name keys narrowed through patient_name give what matchin
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('index: C-FIND keys are searched through their indexes, whatever the page size; no keys read the table in id order', async () => {
+  const { SqliteIndex } = await import('../../src/archive/sqlite-index.js');
+  const { DEFAULT_MATCH_OPTIONS } = await import('../../src/archive/matching.js');
+  type FindQuery = import('../../src/archive/index.js').FindQuery;
+  const dir = await tmp();
+  try {
+    for (const pageSize of [10, 256, 1000, 100_000]) {
+      const idx = new SqliteIndex(join(dir, `p${pageSize}.sqlite`), { pageSize });
+      try {
+        const plan = (keys: FindQuery['keys']): string => {
+          const { sql, params } = (idx as unknown as { buildFind(q: FindQuery): { sql: string; params: unknown[] } }).buildFind({ model: 'STUDY_ROOT', level: 'STUDY', keys, match: DEFAULT_MATCH_OPTIONS });
+          return (idx.db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params, 0) as { detail: string }[]).map((r) => r.detail).join('; ');
+        };
+        // SQLite picks a walk of the study table in id order (no sort) for a large enough LIMIT
+        // unless told otherwise: a date range over 100,000 studies then reads every one of them.
+        assert.match(plan([{ tag: 0x00080020, vr: 'DA', values: ['20100101-20100131'] }]), /SEARCH st USING INDEX study_study_date/, `date, page ${pageSize}`);
+        assert.match(plan([{ tag: 0x00100010, vr: 'PN', values: ['smi*'] }]), /SEARCH patient_name USING PRIMARY KEY/, `name, page ${pageSize}`);
+        assert.match(plan([{ tag: 0x00080050, vr: 'SH', values: ['A1'] }]), /SEARCH st USING INDEX study_accession_number/, `accession, page ${pageSize}`);
+        assert.match(plan([]), /SEARCH st USING INTEGER PRIMARY KEY \(rowid>\?\)/, `no keys, page ${pageSize}`);
+        assert.doesNotMatch(plan([]), /TEMP B-TREE/, `no keys: no sort, page ${pageSize}`);
+      } finally {
+        await idx.close();
+      }
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
