@@ -62,6 +62,7 @@ import {
   ARCHIVE_DATA_VERSION, archiveInstances, archiveLayout, dayString, ensureArchiveWithFiles, ensureIndexOnly, patientOf,
   type ArchiveLayout, type BuiltArchive, type StudyPlan,
 } from './archive-data.js';
+import { freePort, waitListening } from './ports.js';
 import { machineLines, sh } from './machine.js';
 
 const root = repoRoot();
@@ -96,36 +97,8 @@ function note(s: string): void {
 // Processes
 // ---------------------------------------------------------------------------------------
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
-function accepts(port: number): Promise<boolean> {
-  return new Promise<boolean>((resolve) => {
-    const c = net.connect({ host: '127.0.0.1', port }, () => {
-      c.destroy();
-      resolve(true);
-    });
-    c.once('error', () => resolve(false));
-  });
-}
 
-async function waitListening(port: number, proc: ChildProcess, what: string, timeoutMs = 600_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (proc.exitCode !== null) throw new Error(`${what} exited with ${proc.exitCode} before listening`);
-    if (await accepts(port)) return;
-    if (Date.now() > deadline) throw new Error(`${what} not listening on ${port} after ${timeoutMs / 1000} s`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 interface Server {
   name: string;
@@ -143,7 +116,7 @@ async function startServer(name: string, aet: string, cmd: string, args: (port: 
   const t0 = process.hrtime.bigint();
   const proc = spawn(cmd, args(port), { env, stdio: ['ignore', fd, fd] });
   try {
-    await waitListening(port, proc, name);
+    await waitListening(port, proc, name, 600_000);
   } catch (err) {
     proc.kill('SIGKILL');
     throw new Error(`${(err as Error).message}; log ${log}:\n${tail(log)}`);

@@ -30,6 +30,7 @@ import net from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureCTSeries, repoRoot, type DataSet } from './data.js';
+import { freePort, waitListening } from './ports.js';
 import { machineLines, sh } from './machine.js';
 
 const root = repoRoot();
@@ -60,33 +61,7 @@ interface Receiver {
 
 type ReceiverKind = 'tracer' | 'tracer-nofsync' | 'storescp' | 'storescp+fsync';
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
-async function waitListening(port: number, proc: ChildProcess, what: string): Promise<void> {
-  const deadline = Date.now() + 15000;
-  for (;;) {
-    if (proc.exitCode !== null) throw new Error(`${what} exited with ${proc.exitCode} before listening`);
-    const ok = await new Promise<boolean>((resolve) => {
-      const c = net.connect({ host: '127.0.0.1', port }, () => {
-        c.destroy();
-        resolve(true);
-      });
-      c.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    if (Date.now() > deadline) throw new Error(`${what} not listening on ${port} after 15 s`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 function countFiles(dir: string, pred: (name: string) => boolean): number {
   let n = 0;
@@ -123,7 +98,7 @@ async function startReceiver(kind: ReceiverKind, base: string, shim: string | un
     proc = spawn('storescp', ['-aet', aet, '-pdu', String(PDU), '+B', '-od', dir, String(port)], { env, stdio: ['ignore', openLog(log), openLog(log)] });
     pred = () => true;
   }
-  await waitListening(port, proc, kind);
+  await waitListening(port, proc, kind, 15_000);
   return {
     name: kind,
     aet,
