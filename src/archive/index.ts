@@ -146,6 +146,13 @@ export interface ArchiveIndex {
    * columns) ahead of time, e.g. while the file's fsync runs; the entry must not change after.
    */
   prepareInstance?(entry: InstanceEntry): void;
+  /**
+   * Optional: enters several instances in one transaction (SYS-022 batches, and the group
+   * commit of concurrent ingests), each as addInstance would, in a savepoint of its own: an
+   * entry that fails (its Error in its place of the result) takes nothing of the others with it.
+   * Throws when the transaction as a whole fails (nothing of it is kept).
+   */
+  addInstances?(items: readonly { entry: InstanceEntry; opts: AddOptions }[]): Promise<(AddResult | Error)[]>;
   /** C-FIND: matches one by one (paged underneath; stop iterating to cancel). */
   find(query: FindQuery): AsyncIterable<FindMatch>;
   /** The instances a C-FIND-like query at `level` selects, for retrieve. */

@@ -32,7 +32,8 @@ import {
   type CommitResult, type ReceivedInstance, type StorageSink, type StoreRequest,
 } from '../services/storage-scp.js';
 import { FileStore, fsyncDir, type FileStoreInstance, type FileStoreIo } from './file-store.js';
-import { DuplicateInstanceError, type ArchiveIndex, type DemographicUpdate, type InstanceEntry, type InstanceSelector, type QuarantineEntry } from './index.js';
+import { DuplicateInstanceError, type AddOptions, type AddResult, type ArchiveIndex, type DemographicUpdate, type InstanceEntry, type InstanceSelector, type QuarantineEntry } from './index.js';
+import { IndexWriter } from './index-writer.js';
 import { Recycler, type AutoDeleteOptions } from './recycling.js';
 import { SqliteIndex } from './sqlite-index.js';
 
@@ -86,6 +87,16 @@ export interface ArchiveOptions {
   logger?: Logger;
   /** storage.autoDelete when enabled (REQUIREMENTS 7.3): watermark deletion after ingests. */
   autoDelete?: AutoDeleteOptions;
+  /**
+   * storage.ackMode (STOR-014) for instances received by C-STORE: 'afterIndex' (default) answers
+   * once the file and its index row are durable; 'afterFileWrite' once the file is, the row
+   * following in a batch (store.indexBatchSize, store.indexFlushSeconds; SYS-022).
+   */
+  ackMode?: 'afterIndex' | 'afterFileWrite';
+  /** store.indexBatchSize (SYS-022), default 20. */
+  indexBatchSize?: number;
+  /** store.indexFlushSeconds (SYS-022), default 5. */
+  indexFlushSeconds?: number;
 }
 
 /** What ingest did with one instance. */
@@ -147,6 +158,10 @@ export class Archive implements StorageSink {
   private readonly log: Logger;
   /** One ingest at a time per SOP Instance UID: duplicate checks and writes do not race. */
   private readonly locks = new Map<string, Promise<void>>();
+  /** Index rows, batched (SYS-022; group commit of concurrent ingests). */
+  private readonly writer: IndexWriter;
+  /** A deferred row could not be written: the next start must run the start-up check. */
+  private rowsLost = false;
 
   constructor(private readonly opts: ArchiveOptions) {
     this.root = opts.root;
@@ -154,6 +169,7 @@ export class Archive implements StorageSink {
     this.policy = { ...DEFAULT_POLICY, ...opts.policy, fixups: { ...DEFAULT_POLICY.fixups, ...opts.policy?.fixups } };
     this.store = new FileStore({ root: opts.root, minFreeDiskMb: opts.minFreeDiskMb, implementation: opts.implementation, io: opts.io, fsync: opts.fsync });
     this.index = opts.index ?? new SqliteIndex(join(opts.root, INDEX_DIR, 'tracer.sqlite'), { synchronous: opts.indexSynchronous, patientMatchKeys: opts.patientMatchKeys });
+    this.writer = new IndexWriter(this.index, { maxBatch: Math.max(1, opts.indexBatchSize ?? 20), maxDelayMs: Math.max(0, (opts.indexFlushSeconds ?? 5) * 1000) });
     this.recycler = opts.autoDelete ? new Recycler({ root: this.root, index: this.index, removePaths: (p, o) => this.removePaths(p, o) }, opts.autoDelete, this.log) : undefined;
   }
 
@@ -178,9 +194,17 @@ export class Archive implements StorageSink {
 
   private checked = false;
 
+  /** Writes the index rows still waiting in a batch (storage.ackMode afterFileWrite). */
+  flushIndex(): Promise<void> {
+    return this.writer.flush();
+  }
+
   async close(): Promise<void> {
+    await this.writer.flush();
     await this.recycler?.stop();
-    if (this.checked) await this.index.setMeta(CLEAN_MARK, 'clean').catch(() => undefined);
+    await this.writer.flush();
+    // Rows that could not be written leave the mark at 'running': the next start indexes their files.
+    if (this.checked && !this.rowsLost) await this.index.setMeta(CLEAN_MARK, 'clean').catch(() => undefined);
     await this.index.close();
   }
 
@@ -333,6 +357,8 @@ export class Archive implements StorageSink {
     return this.locked(sop, async () => {
       const study = ds.string(0x0020000d)!;
       const series = ds.string(0x0020000e)!;
+      // Rows still in a batch that the checks below must see are written first.
+      if (this.writer.touches(sop, series, study)) await this.writer.flush();
       // STOR-041: a Series Instance UID already used in another study.
       const studies = await this.index.studiesOfSeries(series);
       if (studies.some((s) => s !== study) && seriesUidConflict === 'quarantine') {
@@ -358,13 +384,13 @@ export class Archive implements StorageSink {
         const where = await this.quarantine(inst, ds, `SOP Instance UID ${sop} is already used in series ${existing[0]!.seriesInstanceUid}`);
         return { location: where, replaced: false, status, reason: 'quarantined: SOP UID conflict', kind, outcome: 'quarantined', sopInstanceUid: sop };
       }
-      const r = await this.place(rq, inst, ds, status, replace, mode.release);
+      const r = await this.place(rq, inst, ds, status, replace, mode.release, fromCommand && this.opts.ackMode === 'afterFileWrite');
       return { ...r, reason: r.reason ?? reason, kind };
     });
   }
 
   /** Renames the file into place, then commits its row; undoes the file when the index fails. */
-  private async place(rq: StoreRequest, inst: FileStoreInstance, ds: Dataset, status: number, replace = false, release?: number): Promise<IngestResult> {
+  private async place(rq: StoreRequest, inst: FileStoreInstance, ds: Dataset, status: number, replace = false, release?: number, afterFileWrite = false): Promise<IngestResult> {
     const study = ds.string(0x0020000d)!, series = ds.string(0x0020000e)!, sop = ds.string(0x00080018)!;
     const rel = instancePath(study, series, sop);
     const abs = join(this.root, ...rel.split('/'));
@@ -390,13 +416,33 @@ export class Archive implements StorageSink {
       if (backup) await rename(backup, abs).catch(() => undefined);
       throw err;
     });
+    const addOpts: AddOptions = { demographicUpdate: this.policy.demographicUpdate, replace: replace || placed.replaced, releasedFromQuarantine: release };
+    if (afterFileWrite && !backup && release === undefined) {
+      // STOR-014 afterFileWrite: the success waits for the durable file only; the row follows in
+      // a batch (SYS-022). Should it never be written (a crash, a failing index), the file stays
+      // and the start-up check of the next start indexes it.
+      try {
+        await placed.durable;
+      } catch (err) {
+        await unlink(abs).catch(() => undefined);
+        throw err;
+      }
+      this.writer.add(entry, addOpts, true).then(
+        (added) => this.afterAdd(added, sop),
+        (err: unknown) => {
+          this.rowsLost = true;
+          this.log.error('index entry not written; the start-up check of the next start indexes the file', { path: rel, error: (err as Error).message });
+        },
+      );
+      return { location: placed.location, replaced: placed.replaced, status, outcome: placed.replaced ? 'replaced' : 'stored', sopInstanceUid: sop };
+    }
     // Otherwise the row is written while the directory's fsync runs. The response waits for both
     // (STOR-014). Until then a crash leaves either a file without its row, which the start-up
     // check indexes, or, should the rename not have reached the disk, a row without its file,
     // which it removes: an instance nobody was told is stored.
     let added;
     try {
-      added = await this.index.addInstance(entry, { demographicUpdate: this.policy.demographicUpdate, replace: replace || placed.replaced, releasedFromQuarantine: release });
+      added = await this.writer.add(entry, addOpts, false);
     } catch (err) {
       await placed.durable.catch(() => undefined);
       if (backup) await rename(backup, abs).catch(() => undefined);
@@ -414,15 +460,20 @@ export class Archive implements StorageSink {
       await this.index.deletionDone([rel]).catch(() => undefined);
       throw err;
     }
+    this.afterAdd(added, sop);
+    if (backup) await rm(backup, { force: true });
+    return { location: placed.location, replaced: added.replaced, status, outcome: added.replaced ? 'replaced' : 'stored', sopInstanceUid: sop };
+  }
+
+  /** What follows a committed row: its demographic changes logged, watermark deletion scheduled. */
+  private afterAdd(added: AddResult, sop: string): void {
     for (const c of added.changes) {
       this.log.info(c.applied ? 'demographics updated (latest instance wins)' : 'demographic difference kept (storage.demographicUpdate)', {
         level: c.level, uid: c.uid, tag: c.tag.toString(16).padStart(8, '0').toUpperCase(), old: c.old, new: c.new, sopInstanceUid: sop,
       });
     }
-    if (backup) await rm(backup, { force: true });
     // Watermark deletion (7.3) is only scheduled here: it never delays the response.
     this.recycler?.notify();
-    return { location: placed.location, replaced: added.replaced, status, outcome: added.replaced ? 'replaced' : 'stored', sopInstanceUid: sop };
   }
 
   /** Keeps an instance out of the index, for an administrator to clean out or release (STOR-041/042). */
@@ -575,6 +626,7 @@ export class Archive implements StorageSink {
    * same transaction, then the files, then the record. A crash in between is finished at start.
    */
   async delete(sel: InstanceSelector): Promise<string[]> {
+    await this.writer.flush();
     const found = await this.index.selectInstances(sel);
     const paths = found.map((i) => i.path);
     if (paths.length === 0) return [];
@@ -589,6 +641,8 @@ export class Archive implements StorageSink {
    * nothing happens (false) unless every instance still indexed is committed (COMMIT-030).
    */
   async removePaths(paths: readonly string[], opts: { requireCommitted?: boolean } = {}): Promise<boolean> {
+    // Rows still in a batch are written first: their files would otherwise outlive a deletion.
+    await this.writer.flush();
     if (!(await this.index.removeInstances(paths, opts))) return false;
     await this.removeFiles(paths);
     await this.index.deletionDone(paths);

@@ -376,6 +376,35 @@ export class SqliteIndex implements ArchiveIndex {
   /** The transaction of addInstance, made once (db.transaction() builds its wrappers per call). */
   private readonly addTx: (e: InstanceEntry, opts: AddOptions, prep: Prepared) => AddResult;
 
+  async addInstances(items: readonly { entry: InstanceEntry; opts: AddOptions }[]): Promise<(AddResult | Error)[]> {
+    const preps = items.map(({ entry }) => {
+      const prep = this.prepared.get(entry) ?? this.prepare(entry);
+      this.prepared.delete(entry);
+      return prep;
+    });
+    return this.addBatchTx(items, preps);
+  }
+
+  /**
+   * One transaction around several addTx calls: better-sqlite3 runs a transaction function
+   * called inside another as a SAVEPOINT, rolled back alone when it throws.
+   */
+  private readonly addBatchTx = (() => {
+    let tx: ((items: readonly { entry: InstanceEntry; opts: AddOptions }[], preps: Prepared[]) => (AddResult | Error)[]) | undefined;
+    return (items: readonly { entry: InstanceEntry; opts: AddOptions }[], preps: Prepared[]): (AddResult | Error)[] => {
+      tx ??= this.db.transaction((its: typeof items, ps: Prepared[]) =>
+        its.map(({ entry, opts }, i) => {
+          try {
+            return this.addTx(entry, opts, ps[i]!);
+          } catch (err) {
+            return err instanceof Error ? err : new Error(String(err));
+          }
+        }),
+      );
+      return tx(items, preps);
+    };
+  })();
+
   prepareInstance(entry: InstanceEntry): void {
     this.prepared.set(entry, this.prepare(entry));
   }

@@ -76,8 +76,8 @@ export const configSchema = {
       type: 'object', additionalProperties: false, default: {},
       properties: {
         root: { type: 'string', default: './tracer-data' },
-        indexBatchSize: { type: 'integer', minimum: 1, default: 20, description: 'SYS-022: index writes per transaction at most (each instance commits its own: the success waits for it)' },
-        indexFlushSeconds: { ...seconds, default: 5, description: 'SYS-022: a batch is flushed within this time' },
+        indexBatchSize: { type: 'integer', minimum: 1, default: 20, description: 'SYS-022: index rows per transaction at most. With storage.ackMode afterIndex, the rows of instances received together (several associations) share a transaction; with afterFileWrite, rows wait until this many are queued or store.indexFlushSeconds have passed' },
+        indexFlushSeconds: { ...seconds, default: 5, description: 'SYS-022: the longest an index row waits in a batch (storage.ackMode afterFileWrite)' },
         fsync: { type: 'boolean', default: true, description: 'STOR-014: fsync each received file and its directory before answering success; false survives a killed process but not a power cut (as storescp, or Orthanc with SyncStorageArea false)' },
         indexSynchronous: { type: 'string', enum: ['normal', 'full'], default: 'normal', description: 'SQLite synchronous in WAL mode: normal survives a killed process; the start-up check re-indexes fsynced files after a power cut' },
       },
@@ -114,7 +114,7 @@ export const configSchema = {
         minFreeDiskMb: { type: 'number', minimum: 0, default: 2048 },
         privateStatusCodes: { type: 'string', enum: ['none', 'entegra'], default: 'none' },
         validationFailure: { type: 'string', enum: ['reject', 'warn'], default: 'reject' },
-        ackMode: { type: 'string', enum: ['afterIndex', 'afterFileWrite'], default: 'afterIndex', description: 'STOR-014: the success waits for the durable file and its index entry (afterFileWrite is accepted and answered the same way)' },
+        ackMode: { type: 'string', enum: ['afterIndex', 'afterFileWrite'], default: 'afterIndex', description: 'STOR-014: afterIndex answers Success once the file and its index row are durable; afterFileWrite once the file is, the row following in a batch (store.indexBatchSize, store.indexFlushSeconds): not yet queryable, indexed by the start-up check should the node stop first' },
         validation: { type: 'string', enum: ['none', 'uids', 'uidsAndImage', 'type1'], default: 'uids', description: 'STOR-020' },
         storeInvalid: { type: 'boolean', default: false, description: 'STOR-022: keep instances refused with C000/A900 (cmr42)' },
         fixups: {
