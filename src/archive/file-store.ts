@@ -131,6 +131,8 @@ function ioFailure(what: string, err: unknown): StoreFailure {
 export class FileStore implements StorageSink {
   readonly root: string;
   readonly incoming: string;
+  private readonly tempPrefix = `${Date.now().toString(36)}-${randomBytes(6).toString('hex')}`;
+  private tempCounter = 0;
   private readonly io: FileStoreIo;
   private readonly batch: number;
   /** The last free-space measure (admit) and the data set bytes received since. */
@@ -164,7 +166,9 @@ export class FileStore implements StorageSink {
   }
 
   private createTemp(): TempFile {
-    const path = join(this.incoming, `${Date.now().toString(36)}-${randomBytes(6).toString('hex')}.part`);
+    // A random prefix per store and a counter: unique beside other processes writing here
+    // (tracer import beside the server), without a call into the random source per file.
+    const path = join(this.incoming, `${this.tempPrefix}-${(this.tempCounter++).toString(36)}.part`);
     try {
       return { path, fd: this.io.create(path) };
     } catch (err) {
