@@ -15,7 +15,7 @@ import { Archive } from '../../src/archive/ingest.js';
 import { Dataset } from '../../src/dicom/dataset.js';
 import { readDicomFile } from '../../src/dicom/part10.js';
 import { encodeDicomFile } from '../../src/dicom/write.js';
-import { listFiles } from '../helpers/node.js';
+import { indexRows as rows, storedFiles as stored } from '../helpers/archive.js';
 import { requireTools } from '../helpers/peers.js';
 import { TRACER_BIN, startServe } from '../helpers/serve-process.js';
 
@@ -43,19 +43,7 @@ async function tmp(): Promise<string> {
   return mkdtemp(join(tmpdir(), 'tracer-archive-'));
 }
 
-/** Index rows (paths) read straight from the database. */
-function rows(root: string): string[] {
-  const db = new Database(join(root, '.index', 'tracer.sqlite'), { readonly: true });
-  try {
-    return (db.prepare('SELECT path FROM instance ORDER BY path').all() as { path: string }[]).map((r) => r.path);
-  } finally {
-    db.close();
-  }
-}
 
-async function stored(root: string): Promise<string[]> {
-  return (await listFiles(root)).filter((f) => !f.startsWith('.')).sort();
-}
 
 test('fix-ups (STOR-030/031): B000, coerced values, Original Attributes Sequence with the old ones', async () => {
   const dir = await tmp();

@@ -10,7 +10,6 @@ import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { IndexWriter } from '../../src/archive/index-writer.js';
 import { DuplicateInstanceError, type AddOptions, type AddResult, type ArchiveIndex, type InstanceEntry } from '../../src/archive/index.js';
 import { Archive, headerOf, type IngestResult } from '../../src/archive/ingest.js';
@@ -18,7 +17,7 @@ import { SqliteIndex } from '../../src/archive/sqlite-index.js';
 import { Dataset } from '../../src/dicom/dataset.js';
 import { encodeDataset, encodeDicomFile } from '../../src/dicom/write.js';
 import { StoreFailure, type StoreRequest } from '../../src/services/storage-scp.js';
-import { listFiles } from '../helpers/node.js';
+import { indexRows as rows, storedFiles as stored } from '../helpers/archive.js';
 import { requireTools } from '../helpers/peers.js';
 import { startServe } from '../helpers/serve-process.js';
 
@@ -66,14 +65,6 @@ async function tmp(): Promise<string> {
   return mkdtemp(join(tmpdir(), 'tracer-batch-'));
 }
 
-function rows(root: string): string[] {
-  const db = new Database(join(root, '.index', 'tracer.sqlite'), { readonly: true });
-  try {
-    return (db.prepare('SELECT path FROM instance ORDER BY path').all() as { path: string }[]).map((r) => r.path);
-  } finally {
-    db.close();
-  }
-}
 
 /** A C-STORE into the archive, as the Storage SCP gives it one. */
 async function cstore(a: Archive, ds: Dataset): Promise<IngestResult> {
@@ -150,7 +141,7 @@ test('ackMode afterFileWrite (STOR-014): success before the row; duplicates and 
     try {
       const r1 = await cstore(a, dataset({ sop: `${ROOT}.1.1.1` }));
       assert.equal(r1.outcome, 'stored');
-      assert.deepEqual(await listFiles(root).then((f) => f.filter((p) => !p.startsWith('.'))), [`${ROOT}.1/${ROOT}.1.1/${ROOT}.1.1.1.dcm`], 'the file is in place');
+      assert.deepEqual(await stored(root), [`${ROOT}.1/${ROOT}.1.1/${ROOT}.1.1.1.dcm`], 'the file is in place');
       assert.deepEqual(rows(root), [], 'its row is not written yet');
       // The same instance again: the duplicate check writes the waiting row first, then rejects.
       await assert.rejects(cstore(a, dataset({ sop: `${ROOT}.1.1.1` })), (e: unknown) => e instanceof StoreFailure && e.kind === 'duplicate');
@@ -224,7 +215,7 @@ test('ackMode afterFileWrite: tracer serve killed (SIGKILL) with rows still wait
     assert.equal(code, 0, 'storescu: every C-STORE answered Success');
     srv.proc.kill('SIGKILL');
     await srv.exited;
-    const files = (await listFiles(root)).filter((f) => !f.startsWith('.')).sort();
+    const files = await stored(root);
     assert.equal(files.length, N, 'every acknowledged file is on disk');
     assert.equal(rows(root).length, 40, 'two full batches written, ten rows lost with the process');
     const again = await startServe(dir, ['--config', join(dir, 'tracer.json'), '--data', root]);

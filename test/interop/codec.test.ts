@@ -22,7 +22,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { TS, transferSyntax } from '../../src/dicom/dictionary/index.js';
 import { readDicomFile } from '../../src/dicom/part10.js';
-import { getFrame, numberOfFrames, storedValues, type Frame } from '../../src/pixels/frame.js';
+import { storedValues, type Frame } from '../../src/pixels/frame.js';
 import { run as convert } from '../../src/cli/convert.js';
 import { PYDICOM_DATA, requirePydicom, requireTools } from '../helpers/peers.js';
 import { dcmtkEnv, startStorescp, tracer } from '../helpers/storescp.js';

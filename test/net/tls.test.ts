@@ -50,10 +50,6 @@ function run(cmd: string, args: string[], cwd?: string): Promise<{ code: number;
   });
 }
 
-async function sh(cmd: string, args: string[], cwd: string): Promise<void> {
-  const r = await run(cmd, args, cwd);
-  assert.equal(r.code, 0, `${cmd} ${args.join(' ')}\n${r.out}`);
-}
 
 async function freePort(): Promise<number> {
   const s = net.createServer();

@@ -21,7 +21,6 @@ import { startTestNode, type TestNode } from '../helpers/node.js';
 import type { TestContext } from 'node:test';
 
 const STUDY_ROOT = '1.2.840.10008.5.1.4.1.2.2.1';
-const PATIENT_ROOT = '1.2.840.10008.5.1.4.1.2.1.1';
 const NM = '1.2.840.10008.5.1.4.1.1.20', PT = '1.2.840.10008.5.1.4.1.1.128', CT = '1.2.840.10008.5.1.4.1.1.2';
 const ROOT = '1.2.826.0.1.3680043.9.7.200';
 const ENV = { ...process.env, TCP_NODELAY: '1' };
