@@ -11,7 +11,7 @@ import { Dataset } from '../dicom/dataset.js';
 import { transferSyntax } from '../dicom/dictionary/index.js';
 import { encapsulate } from './encapsulation.js';
 import { canDecode, encoderFor, loadCodec, whyNotEncodable, type EncodeOptions, type FrameEncoder } from './codecs/registry.js';
-import { describePixels, frameBytes, getFrameSync, PixelDataTag, type Frame, type PixelDescription } from './frame.js';
+import { describePixels, frameBytes, getFrameInto, getFrameSync, PixelDataTag, type Frame, type PixelDescription } from './frame.js';
 
 export interface TranscodeOptions extends EncodeOptions {
   /** Lossy targets are refused unless this is true (SEND-021). */
@@ -174,15 +174,23 @@ function toNative(out: Dataset, src: { dataset: Dataset; transferSyntaxUID: stri
   // Each frame is copied into one buffer as it is decoded, rather than all frames held and
   // joined at the end: half the memory, and the decoded frames die young (a multi-frame file
   // of 256 frames spent more in Buffer.concat than in decoding, bench/codec 2026-12-02).
+  // Frames after the first are decoded straight into their place in it (getFrameInto), with
+  // the description worked out once: per frame, no array of its own to allocate, fill and
+  // copy, nor the data set's attributes to parse again. On a VM that bills the first touch
+  // of every fresh page, the per-frame arrays cost as much as decoding (bench/codec).
   let buf: Buffer | undefined;
   let at = 0;
+  let size = 0;
   for (let i = 0; i < d.numberOfFrames; i++) {
-    const f = getFrameSync(src, i);
+    const f = buf ? getFrameInto(src, d, i, buf.subarray(at, at + size)) : getFrameSync(src, i);
     const b = frameBytes(f);
     // Every frame has the first one's size (same description); sized when the first is known.
-    buf ??= Buffer.allocUnsafe(b.length * d.numberOfFrames + ((b.length * d.numberOfFrames) % 2));
+    if (!buf) {
+      size = b.length;
+      buf = Buffer.allocUnsafe(size * d.numberOfFrames + ((size * d.numberOfFrames) % 2));
+    }
     if (at + b.length > buf.length) throw new Error(`frame ${i} decodes to ${b.length} bytes, unlike frame 0`);
-    buf.set(b, at);
+    if (b.buffer !== buf.buffer || b.byteOffset !== buf.byteOffset + at) buf.set(b, at);
     at += b.length;
     changes = frameChanges(d, f);
   }
