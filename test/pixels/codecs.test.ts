@@ -6,6 +6,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Dataset } from '../../src/dicom/dataset.js';
 import { TS } from '../../src/dicom/dictionary/index.js';
 import { Element } from '../../src/dicom/element.js';
@@ -13,7 +16,8 @@ import { loadCodec } from '../../src/pixels/codecs/registry.js';
 import { decodeRle, encodeRle } from '../../src/pixels/codecs/rle.js';
 import { encapsulate, frameFragments } from '../../src/pixels/encapsulation.js';
 import { describePixels, frameBytes, getFrame, getFrameInto, getFrameSync, type Frame } from '../../src/pixels/frame.js';
-import { transcode, TranscodeError } from '../../src/pixels/transcode.js';
+import { FrameDecodeError, transcode, TranscodeError } from '../../src/pixels/transcode.js';
+import { encodeDicomFile, writeDicomFile } from '../../src/dicom/write.js';
 import { makeImageDataset, nmMultiFrame, rgb8, signedCt, ct12 } from '../helpers/images.js';
 
 const LOSSLESS = [TS.RLELossless, TS.JPEGLosslessSV1, TS.JPEGLossless, TS.JPEGLSLossless, TS.JPEG2000Lossless, TS.HTJ2KLossless, TS.DeflatedImageFrameCompression, TS.EncapsulatedUncompressedExplicitVRLittleEndian];
@@ -227,4 +231,41 @@ test('getFrameInto: RLE and the WebAssembly decoders write a frame at its place 
   const buf8 = Buffer.alloc(size * 2, 0xee);
   for (const i of [0, 1]) getFrameInto(src8, d8, i, buf8.subarray(i * size, (i + 1) * size));
   assert.deepEqual(buf8, ct8.get(0x7fe00010)!.bytes());
+});
+
+test('transcode decodeWhenRead: the file written is the eagerly decoded one; any read of the value gives its bytes; a later bad frame fails the write', async () => {
+  await loadCodec(TS.JPEGLSLossless);
+  const dir = mkdtempSync(join(tmpdir(), 'tracer-when-read-'));
+  try {
+    // 150 frames of 8 KB: more than one of the writer's 1 MB chunks. 3 frames of 5×3 8-bit: odd total length, so the value ends with a pad byte (PS3.5 8.1.1).
+    const odd = makeImageDataset({ ...nmMultiFrame(3), rows: 5, columns: 3, bitsAllocated: 8, bitsStored: 8, value: (f, r, c) => (f * 50 + r * 9 + c) & 255 });
+    for (const [ds, ts] of [[makeImageDataset(nmMultiFrame(150)), TS.JPEGLSLossless], [makeImageDataset(nmMultiFrame(40)), TS.RLELossless], [odd, TS.JPEGLosslessSV1]] as const) {
+      const enc = (await transcode(ds, TS.ExplicitVRLittleEndian, ts)).dataset;
+      const eager = await transcode(enc, ts, TS.ExplicitVRLittleEndian);
+      const lazy = await transcode(enc, ts, TS.ExplicitVRLittleEndian, { decodeWhenRead: true });
+      const want = eager.dataset.get(0x7fe00010)!.bytes();
+      const el = lazy.dataset.get(0x7fe00010)!;
+      assert.equal(el.isLazy, true);
+      assert.deepEqual(el.bytes(), want, ts);
+      // Reads that start and end inside frames, and span several.
+      for (const [p, n] of [[1, 7], [want.length - 9, 9], [3, want.length - 5], [0, want.length]]) assert.deepEqual(el.slice(p!, n!), want.subarray(p!, p! + n!));
+      const a = join(dir, 'eager.dcm'), b = join(dir, 'lazy.dcm');
+      writeDicomFile(a, { dataset: eager.dataset, transferSyntaxUID: TS.ExplicitVRLittleEndian });
+      writeDicomFile(b, { dataset: lazy.dataset, transferSyntaxUID: TS.ExplicitVRLittleEndian });
+      assert.deepEqual(readFileSync(b), readFileSync(a), ts);
+      // A consumer that keeps every chunk (encodeDicomFile) gets chunks of their own.
+      assert.deepEqual(Buffer.concat([...encodeDicomFile({ dataset: lazy.dataset, transferSyntaxUID: TS.ExplicitVRLittleEndian })]), readFileSync(a));
+    }
+    // Frame 2 of 3 is not JPEG-LS: the write fails with the decoder's message, and leaves no file.
+    const enc = (await transcode(makeImageDataset(nmMultiFrame(3)), TS.ExplicitVRLittleEndian, TS.JPEGLSLossless)).dataset;
+    const frags = [0, 1, 2].map((i) => Buffer.from(frameFragments(enc.get(0x7fe00010)!, 3, i)));
+    frags[2] = Buffer.from([0xff, 0xd8, 0xff, 0xf7, 0x00, 0x0b, 0x10, 0x00]);
+    encapsulate(enc, frags);
+    const lazy = await transcode(enc, TS.JPEGLSLossless, TS.ExplicitVRLittleEndian, { decodeWhenRead: true });
+    const out = join(dir, 'bad.dcm');
+    assert.throws(() => writeDicomFile(out, { dataset: lazy.dataset, transferSyntaxUID: TS.ExplicitVRLittleEndian }), (err: Error) => err instanceof FrameDecodeError && /JpegLs decoding failed/.test(err.message));
+    assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith('bad')), []);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
