@@ -11,7 +11,7 @@ import { parse } from './args.js';
  */
 async function pixelModules() {
   const [registry, transcoding] = await Promise.all([import('../pixels/codecs/registry.js'), import('../pixels/transcode.js')]);
-  return { whyNotEncodable: registry.whyNotEncodable, lossyTarget: transcoding.lossyTarget, transcode: transcoding.transcode };
+  return { whyNotEncodable: registry.whyNotEncodable, lossyTarget: transcoding.lossyTarget, transcode: transcoding.transcode, FrameDecodeError: transcoding.FrameDecodeError };
 }
 
 const HELP = `Usage: tracer convert --ts SYNTAX [options] IN OUT
@@ -74,19 +74,28 @@ export async function run(argv: string[]): Promise<number> {
   const file = readDicomFile(input);
   try {
     const from = file.transferSyntaxUID;
+    const failed = (err: unknown) => new Error(`${input}: conversion from ${transferSyntax(from)?.name ?? from} to ${ts.name} failed: ${(err as Error).message}`);
     // Unknown source syntaxes go through transcode() too, which says why it cannot convert them.
     const fromTs = transferSyntax(from);
     if (!fromTs || fromTs.encapsulated) pixels ??= await pixelModules();
     let r: { dataset: typeof file.dataset; lossy: boolean; newSopInstanceUID?: string; ratio?: number };
     try {
-      r = pixels ? await pixels.transcode(file.dataset, from, ts.uid, { allowLossy, quality, ratio, near }) : { dataset: file.dataset, lossy: false };
+      // Into a native syntax, frames after the first are decoded as the writer writes them, one
+      // frame in memory at a time (the file stays open until written).
+      r = pixels ? await pixels.transcode(file.dataset, from, ts.uid, { allowLossy, quality, ratio, near, decodeWhenRead: true }) : { dataset: file.dataset, lossy: false };
     } catch (err) {
-      throw new Error(`${input}: conversion from ${transferSyntax(from)?.name ?? from} to ${ts.name} failed: ${(err as Error).message}`);
+      throw failed(err);
     }
     const meta = file.meta.size ? file.meta : undefined;
     if (meta && r.newSopInstanceUID) meta.setString(0x00020003, 'UI', r.newSopInstanceUID);
-    writeDicomFile(output, { dataset: r.dataset, meta, transferSyntaxUID: ts.uid, preamble: file.preamble },
-      { groupLength: gl as 'keep', sequenceLength: sl as 'keep' });
+    try {
+      writeDicomFile(output, { dataset: r.dataset, meta, transferSyntaxUID: ts.uid, preamble: file.preamble },
+        { groupLength: gl as 'keep', sequenceLength: sl as 'keep' });
+    } catch (err) {
+      // A frame that fails to decode while written is reported as if transcode() had met it.
+      if (pixels && err instanceof pixels.FrameDecodeError) throw failed(err);
+      throw err;
+    }
     if (r.lossy) process.stderr.write(`lossy: ratio ${r.ratio?.toFixed(2)}:1, new SOP Instance UID ${r.newSopInstanceUID}\n`);
   } finally {
     file.source.close();

@@ -15,6 +15,13 @@ export interface ByteSource {
    * keeps it (sources never reuse memory handed out). Throws RangeError past the end.
    */
   read(pos: number, length: number): Buffer;
+  /**
+   * Optional: bytes [pos, pos + target.length) written into `target`, for a caller that
+   * reuses one buffer for many reads (the file writer's chunks). A source whose bytes are
+   * made rather than stored (pixel data decoded as it is written) offers it, so that they
+   * need not be made in fresh memory each time.
+   */
+  readInto?(pos: number, target: Uint8Array): void;
   /** Releases file handles; a closed file source reopens on demand. */
   close(): void;
 }

@@ -55,7 +55,14 @@ class Encoder {
     private readonly opts: WriteOptions,
     /** A Part 10 data set, whose group 0002 elements are left out (they belong to the meta). */
     private readonly fileDataset?: Dataset,
+    /**
+     * The consumer is done with each Buffer before it asks for the next (writeDicomFile):
+     * chunks of lazy values whose source can fill a buffer (readInto) then share one.
+     */
+    private readonly transient = false,
   ) {}
+
+  private scratch: Buffer | undefined;
 
   private seqUndefined(el: Element): boolean {
     const m = this.opts.sequenceLength ?? 'keep';
@@ -220,6 +227,19 @@ class Encoder {
       yield swap ? swapBytes(b, el.vr) : b;
       return;
     }
+    const origin = el.origin;
+    if (this.transient && origin?.readInto) {
+      // One buffer for every chunk: fresh memory costs more to touch than to fill (a VM bills
+      // each first touch of a page), and the consumer has written a chunk before the next.
+      // swapBytes copies, so a swapped chunk is a Buffer of its own.
+      this.scratch ??= Buffer.allocUnsafe(CHUNK);
+      for (let p = 0; p < el.length; p += CHUNK) {
+        const c = this.scratch.subarray(0, Math.min(CHUNK, el.length - p));
+        origin.readInto(el.offset + p, c);
+        yield swap ? swapBytes(c, el.vr) : c;
+      }
+      return;
+    }
     for (const c of chunks((p, n) => el.slice(p, n), 0, el.length)) yield swap ? swapBytes(c, el.vr) : c;
   }
 }
@@ -275,7 +295,12 @@ export function buildFileMeta(dataset: Dataset, transferSyntaxUID: string, keep?
 }
 
 /** Encodes a whole Part 10 file: preamble, "DICM", meta, data set (deflated when the syntax says). */
-export function* encodeDicomFile(input: FileWriteInput, opts: WriteOptions = {}): Generator<Buffer> {
+export function encodeDicomFile(input: FileWriteInput, opts: WriteOptions = {}): Generator<Buffer> {
+  return encodeFile(input, opts, false);
+}
+
+/** As encodeDicomFile; `transient`: each Buffer is consumed before the next is asked for. */
+function* encodeFile(input: FileWriteInput, opts: WriteOptions, transient: boolean): Generator<Buffer> {
   const ts = transferSyntax(input.transferSyntaxUID);
   if (!ts) throw new DicomError(`unknown transfer syntax '${input.transferSyntaxUID}'`);
   const meta = input.meta && input.meta.string(0x00020010) === ts.uid && !input.meta.modified
@@ -287,7 +312,8 @@ export function* encodeDicomFile(input: FileWriteInput, opts: WriteOptions = {})
   const metaOpts: WriteOptions = { groupLength: meta.has(0x00020000) ? 'keep' : 'add' };
   yield* encodeDataset(meta, { explicitVR: true, littleEndian: true }, metaOpts);
   const enc = encodingOf(ts.uid);
-  const body = new Encoder(enc, opts, input.dataset).dataset(input.dataset);
+  // A deflated body is collected whole before deflating: no chunk may share a buffer.
+  const body = new Encoder(enc, opts, input.dataset, transient && !enc.deflated).dataset(input.dataset);
   if (enc.deflated) {
     yield deflateRawSync(Buffer.concat([...body]));
     return;
@@ -304,7 +330,8 @@ export function writeDicomFile(path: string, input: FileWriteInput, opts: WriteO
   const tmp = `${path}.tmp-${process.pid}-${Date.now().toString(36)}`;
   const fd = openSync(tmp, 'wx');
   try {
-    for (const b of encodeDicomFile(input, opts)) {
+    // Each Buffer is written before the next is made (chunks may share one buffer).
+    for (const b of encodeFile(input, opts, true)) {
       let off = 0;
       while (off < b.length) off += writeSync(fd, b, off, b.length - off);
     }

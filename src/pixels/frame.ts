@@ -266,8 +266,22 @@ export async function getFrame(src: PixelSource, index: number): Promise<Frame> 
  * read native or RLE data: throws when the codec is not loaded.
  */
 export function getFrameSync(src: PixelSource, index: number): Frame {
+  return frameOf(src, describePixels(src.dataset), index);
+}
+
+/**
+ * As getFrameSync, for a caller going through many frames of one data set: `d` is its
+ * describePixels(), worked out once, and encapsulated frames are decoded into `into` (the
+ * frame's bytes at their place in the caller's buffer) by the decoders that can, so that the
+ * samples are written once. The frame's data is then a view of `into`; a caller checks that
+ * before copying, as some decoders (and native data) return arrays of their own.
+ */
+export function getFrameInto(src: PixelSource, d: PixelDescription, index: number, into: Uint8Array): Frame {
+  return frameOf(src, d, index, into);
+}
+
+function frameOf(src: PixelSource, d: PixelDescription, index: number, into?: Uint8Array): Frame {
   const ds = src.dataset;
-  const d = describePixels(ds);
   if (!Number.isInteger(index) || index < 0 || index >= d.numberOfFrames) {
     throw new RangeError(`frame ${index} does not exist: the image has ${d.numberOfFrames} frame(s) (0-based)`);
   }
@@ -279,7 +293,7 @@ export function getFrameSync(src: PixelSource, index: number): Frame {
     const decoder = decoderFor(tsUID);
     if (!decoder) throw new Error(`no decoder for transfer syntax ${ts?.name ?? tsUID}`);
     const encoded = frameFragments(el, d.numberOfFrames, index, ds);
-    const out = decoder.decode(encoded, d, tsUID);
+    const out = decoder.decode(encoded, d, tsUID, into);
     return { ...d, ...out.description, index, data: out.data, transferSyntaxUID: tsUID, lossy: ts?.lossy ?? false };
   }
   if (isSubsampled422(d)) return ybr422Frame(d, ds, el, index, tsUID);

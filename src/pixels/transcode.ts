@@ -8,17 +8,30 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Dataset } from '../dicom/dataset.js';
+import { Element } from '../dicom/element.js';
+import type { ByteSource } from '../dicom/source.js';
 import { transferSyntax } from '../dicom/dictionary/index.js';
 import { encapsulate } from './encapsulation.js';
 import { canDecode, encoderFor, loadCodec, whyNotEncodable, type EncodeOptions, type FrameEncoder } from './codecs/registry.js';
-import { describePixels, frameBytes, getFrameSync, PixelDataTag, type Frame, type PixelDescription } from './frame.js';
+import { describePixels, frameBytes, getFrameInto, getFrameSync, PixelDataTag, type Frame, type PixelDescription } from './frame.js';
 
 export interface TranscodeOptions extends EncodeOptions {
   /** Lossy targets are refused unless this is true (SEND-021). */
   allowLossy?: boolean;
   /** Makes the new SOP Instance UID of a lossy result (default: a 2.25 UUID-derived UID). */
   newUid?: () => string;
+  /**
+   * Into a native syntax: decode the frames after the first as the result's Pixel Data is
+   * read, not now. For a caller that writes the result once with writeDicomFile while the
+   * source stays open (`tracer convert`): the writer then reuses one buffer, and memory holds
+   * one frame instead of the whole image. Decoding errors of those frames surface from the
+   * reading, as FrameDecodeError.
+   */
+  decodeWhenRead?: boolean;
 }
+
+/** A frame of pixel data decoded on demand (TranscodeOptions.decodeWhenRead) failed: `message` is the decoder's. */
+export class FrameDecodeError extends Error {}
 
 export interface TranscodeResult {
   dataset: Dataset;
@@ -101,7 +114,7 @@ export async function transcode(ds: Dataset, fromTs: string, toTs: string, opts:
   if (toEnc) await loadCodec(toTs);
   const d = describePixels(ds);
   const src = { dataset: ds, transferSyntaxUID: fromTs };
-  if (!toEnc) return { dataset: toNative(out, src, d), lossy: false };
+  if (!toEnc) return { dataset: opts.decodeWhenRead && d.numberOfFrames > 1 && out.littleEndian ? toNativeWhenRead(out, src, d) : toNative(out, src, d), lossy: false };
 
   const enc = encoderFor(toTs)!;
   const encoded: Uint8Array[] = [];
@@ -174,15 +187,23 @@ function toNative(out: Dataset, src: { dataset: Dataset; transferSyntaxUID: stri
   // Each frame is copied into one buffer as it is decoded, rather than all frames held and
   // joined at the end: half the memory, and the decoded frames die young (a multi-frame file
   // of 256 frames spent more in Buffer.concat than in decoding, bench/codec 2026-12-02).
+  // Frames after the first are decoded straight into their place in it (getFrameInto), with
+  // the description worked out once: per frame, no array of its own to allocate, fill and
+  // copy, nor the data set's attributes to parse again. On a VM that bills the first touch
+  // of every fresh page, the per-frame arrays cost as much as decoding (bench/codec).
   let buf: Buffer | undefined;
   let at = 0;
+  let size = 0;
   for (let i = 0; i < d.numberOfFrames; i++) {
-    const f = getFrameSync(src, i);
+    const f = buf ? getFrameInto(src, d, i, buf.subarray(at, at + size)) : getFrameSync(src, i);
     const b = frameBytes(f);
     // Every frame has the first one's size (same description); sized when the first is known.
-    buf ??= Buffer.allocUnsafe(b.length * d.numberOfFrames + ((b.length * d.numberOfFrames) % 2));
+    if (!buf) {
+      size = b.length;
+      buf = Buffer.allocUnsafe(size * d.numberOfFrames + ((size * d.numberOfFrames) % 2));
+    }
     if (at + b.length > buf.length) throw new Error(`frame ${i} decodes to ${b.length} bytes, unlike frame 0`);
-    buf.set(b, at);
+    if (b.buffer !== buf.buffer || b.byteOffset !== buf.byteOffset + at) buf.set(b, at);
     at += b.length;
     changes = frameChanges(d, f);
   }
@@ -194,6 +215,78 @@ function toNative(out: Dataset, src: { dataset: Dataset; transferSyntaxUID: stri
   out.delete(0x7fe00001);
   out.delete(0x7fe00002);
   out.setBytes(PixelDataTag, d.bitsAllocated > 8 ? 'OW' : 'OB', buf);
+  applyDescription(out, d, changes);
+  return out;
+}
+
+/**
+ * As toNative, with the frames after the first decoded when the value is read: a lazy Pixel
+ * Data value whose source decodes frame by frame into one frame buffer. Frame 0 is decoded
+ * now, for the value's size and the description the result carries (Photometric
+ * Interpretation after colour conversion); a later frame that decodes otherwise is refused,
+ * as one description must hold for all (PS3.3 C.7.6.3).
+ */
+function toNativeWhenRead(out: Dataset, src: { dataset: Dataset; transferSyntaxUID: string }, d: PixelDescription): Dataset {
+  const first = getFrameSync(src, 0);
+  const changes = frameChanges(d, first);
+  const firstBytes = frameBytes(first);
+  const size = firstBytes.length;
+  const frames = d.numberOfFrames;
+  // An odd total length gets its pad byte (PS3.5 8.1.1): a zero past the last frame.
+  const length = size * frames + ((size * frames) % 2);
+  // The one frame held: frame 0 as decoded, then each frame decoded into its own buffer.
+  let held = 0;
+  let frame: Uint8Array = firstBytes;
+  let buffer: Buffer | undefined;
+  const load = (k: number): Uint8Array => {
+    if (k === held) return frame;
+    try {
+      buffer ??= Buffer.allocUnsafe(size);
+      const f = getFrameInto(src, d, k, buffer);
+      const b = frameBytes(f);
+      if (b.length !== size) throw new Error(`frame ${k} decodes to ${b.length} bytes, unlike frame 0`);
+      const c = frameChanges(d, f);
+      if (c.photometricInterpretation !== changes.photometricInterpretation || c.planarConfiguration !== changes.planarConfiguration) {
+        throw new Error(`frame ${k} decodes to ${f.photometricInterpretation} (planar configuration ${f.planarConfiguration}), unlike frame 0`);
+      }
+      frame = b.buffer === buffer.buffer && b.byteOffset === buffer.byteOffset ? buffer : (buffer.set(b), buffer);
+      held = k;
+      return frame;
+    } catch (err) {
+      held = -1;
+      throw err instanceof FrameDecodeError ? err : new FrameDecodeError((err as Error).message, { cause: err });
+    }
+  };
+  const readInto = (pos: number, target: Uint8Array): void => {
+    if (pos < 0 || pos + target.length > length) throw new RangeError(`bytes ${pos}-${pos + target.length} are past the end of the decoded Pixel Data (${length} bytes)`);
+    let o = 0;
+    while (o < target.length) {
+      const at = pos + o;
+      const k = Math.floor(at / size);
+      if (k >= frames) {
+        target.fill(0, o);
+        break;
+      }
+      const from = at - k * size;
+      const n = Math.min(size - from, target.length - o);
+      target.set(load(k).subarray(from, from + n), o);
+      o += n;
+    }
+  };
+  const source: ByteSource = {
+    size: length,
+    name: 'Pixel Data decoded frame by frame',
+    read: (pos, n) => {
+      const b = Buffer.allocUnsafe(n);
+      readInto(pos, b);
+      return b;
+    },
+    readInto,
+    close: () => undefined,
+  };
+  out.delete(0x7fe00001);
+  out.delete(0x7fe00002);
+  out.set(new Element(PixelDataTag, d.bitsAllocated > 8 ? 'OW' : 'OB', length, 0, undefined, source));
   applyDescription(out, d, changes);
   return out;
 }

@@ -6,14 +6,18 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Dataset } from '../../src/dicom/dataset.js';
 import { TS } from '../../src/dicom/dictionary/index.js';
 import { Element } from '../../src/dicom/element.js';
 import { loadCodec } from '../../src/pixels/codecs/registry.js';
 import { decodeRle, encodeRle } from '../../src/pixels/codecs/rle.js';
 import { encapsulate, frameFragments } from '../../src/pixels/encapsulation.js';
-import { describePixels, frameBytes, getFrame, type Frame } from '../../src/pixels/frame.js';
-import { transcode, TranscodeError } from '../../src/pixels/transcode.js';
+import { describePixels, frameBytes, getFrame, getFrameInto, getFrameSync, type Frame } from '../../src/pixels/frame.js';
+import { FrameDecodeError, transcode, TranscodeError } from '../../src/pixels/transcode.js';
+import { encodeDicomFile, writeDicomFile } from '../../src/dicom/write.js';
 import { makeImageDataset, nmMultiFrame, rgb8, signedCt, ct12 } from '../helpers/images.js';
 
 const LOSSLESS = [TS.RLELossless, TS.JPEGLosslessSV1, TS.JPEGLossless, TS.JPEGLSLossless, TS.JPEG2000Lossless, TS.HTJ2KLossless, TS.DeflatedImageFrameCompression, TS.EncapsulatedUncompressedExplicitVRLittleEndian];
@@ -176,4 +180,92 @@ test('the WebAssembly codecs load without dcmjs, which only dcmjs-codecs\' data 
   const ds = makeImageDataset(nmMultiFrame(2));
   const back = await transcode((await transcode(ds, TS.ExplicitVRLittleEndian, TS.JPEGLSLossless)).dataset, TS.JPEGLSLossless, TS.ExplicitVRLittleEndian);
   assert.deepEqual(back.dataset.get(0x7fe00010)!.bytes(), ds.get(0x7fe00010)!.bytes());
+});
+
+test('WebAssembly decoding: the codec context kept between frames carries nothing from one frame to the next', async () => {
+  await loadCodec(TS.JPEGBaseline8Bit);
+  const nm = makeImageDataset(nmMultiFrame(3));
+  const rgb = makeImageDataset(rgb8());
+  const native = { dataset: nm, transferSyntaxUID: TS.ExplicitVRLittleEndian };
+  const encoded = async (ds: Dataset, ts: string) => ({ dataset: (await transcode(ds, TS.ExplicitVRLittleEndian, ts, { allowLossy: true })).dataset, transferSyntaxUID: ts });
+  const ls = await encoded(nm, TS.JPEGLSLossless);
+  const sv1 = await encoded(nm, TS.JPEGLosslessSV1);
+  const j2k = await encoded(nm, TS.JPEG2000Lossless);
+  // JPEG Baseline of RGB is stored as YBR_FULL_422: its decoder converts colour, and changes
+  // the context's Photometric Interpretation and Planar Configuration as it does.
+  const baseline = await encoded(rgb, TS.JPEGBaseline8Bit);
+  const alone = Buffer.from(frameBytes(await getFrame(baseline, 0)));
+  const order: [{ dataset: Dataset; transferSyntaxUID: string }, number][] = [[ls, 0], [baseline, 0], [sv1, 1], [j2k, 2], [baseline, 0], [ls, 2], [j2k, 0], [sv1, 0]];
+  for (const [src, i] of order) {
+    const f = await getFrame(src, i);
+    const want = src === baseline ? alone : Buffer.from(frameBytes(getFrameSync(native, i)));
+    assert.deepEqual(Buffer.from(frameBytes(f)), want, `${src.transferSyntaxUID} frame ${i}`);
+    if (src === baseline) assert.equal(f.photometricInterpretation, 'RGB');
+  }
+  // A frame the decoder refuses leaves the next one unharmed.
+  const broken = { dataset: makeImageDataset(nmMultiFrame(1)), transferSyntaxUID: TS.JPEGLSLossless };
+  encapsulate(broken.dataset, [Buffer.from([0xff, 0xd8, 0xff, 0xf7, 0x00, 0x0b, 0x10, 0x00])]);
+  await assert.rejects(getFrame(broken, 0), /JpegLs decoding failed/);
+  assert.deepEqual(Buffer.from(frameBytes(await getFrame(ls, 1))), Buffer.from(frameBytes(getFrameSync(native, 1))));
+});
+
+test('getFrameInto: RLE and the WebAssembly decoders write a frame at its place in the caller\'s buffer, exactly', async () => {
+  await loadCodec(TS.JPEGLSLossless);
+  const nm = makeImageDataset(nmMultiFrame(4));
+  const d = describePixels(nm);
+  const size = d.rows * d.columns * 2;
+  for (const ts of [TS.RLELossless, TS.JPEGLSLossless, TS.JPEGLosslessSV1, TS.JPEG2000Lossless, TS.HTJ2KLossless]) {
+    const src = { dataset: (await transcode(nm, TS.ExplicitVRLittleEndian, ts)).dataset, transferSyntaxUID: ts };
+    const buf = Buffer.alloc(size * 4, 0xee);
+    for (const i of [2, 0, 3, 1]) {
+      const f = getFrameInto(src, d, i, buf.subarray(i * size, (i + 1) * size));
+      assert.equal(f.data.buffer, buf.buffer, `${ts}: frame ${i} decoded in place`);
+      assert.equal(f.data.byteOffset, buf.byteOffset + i * size);
+    }
+    assert.deepEqual(buf, nm.get(0x7fe00010)!.bytes(), ts);
+  }
+  // 8 bits stored in 16 come back from JPEG 2000 as bytes, widened into the caller's buffer.
+  const ct8 = makeImageDataset({ ...nmMultiFrame(2), bitsStored: 8, value: (f, r, c) => (f * 31 + r * 7 + c) & 255 });
+  const d8 = describePixels(ct8);
+  const src8 = { dataset: (await transcode(ct8, TS.ExplicitVRLittleEndian, TS.JPEG2000Lossless)).dataset, transferSyntaxUID: TS.JPEG2000Lossless };
+  const buf8 = Buffer.alloc(size * 2, 0xee);
+  for (const i of [0, 1]) getFrameInto(src8, d8, i, buf8.subarray(i * size, (i + 1) * size));
+  assert.deepEqual(buf8, ct8.get(0x7fe00010)!.bytes());
+});
+
+test('transcode decodeWhenRead: the file written is the eagerly decoded one; any read of the value gives its bytes; a later bad frame fails the write', async () => {
+  await loadCodec(TS.JPEGLSLossless);
+  const dir = mkdtempSync(join(tmpdir(), 'tracer-when-read-'));
+  try {
+    // 150 frames of 8 KB: more than one of the writer's 1 MB chunks. 3 frames of 5×3 8-bit: odd total length, so the value ends with a pad byte (PS3.5 8.1.1).
+    const odd = makeImageDataset({ ...nmMultiFrame(3), rows: 5, columns: 3, bitsAllocated: 8, bitsStored: 8, value: (f, r, c) => (f * 50 + r * 9 + c) & 255 });
+    for (const [ds, ts] of [[makeImageDataset(nmMultiFrame(150)), TS.JPEGLSLossless], [makeImageDataset(nmMultiFrame(40)), TS.RLELossless], [odd, TS.JPEGLosslessSV1]] as const) {
+      const enc = (await transcode(ds, TS.ExplicitVRLittleEndian, ts)).dataset;
+      const eager = await transcode(enc, ts, TS.ExplicitVRLittleEndian);
+      const lazy = await transcode(enc, ts, TS.ExplicitVRLittleEndian, { decodeWhenRead: true });
+      const want = eager.dataset.get(0x7fe00010)!.bytes();
+      const el = lazy.dataset.get(0x7fe00010)!;
+      assert.equal(el.isLazy, true);
+      assert.deepEqual(el.bytes(), want, ts);
+      // Reads that start and end inside frames, and span several.
+      for (const [p, n] of [[1, 7], [want.length - 9, 9], [3, want.length - 5], [0, want.length]]) assert.deepEqual(el.slice(p!, n!), want.subarray(p!, p! + n!));
+      const a = join(dir, 'eager.dcm'), b = join(dir, 'lazy.dcm');
+      writeDicomFile(a, { dataset: eager.dataset, transferSyntaxUID: TS.ExplicitVRLittleEndian });
+      writeDicomFile(b, { dataset: lazy.dataset, transferSyntaxUID: TS.ExplicitVRLittleEndian });
+      assert.deepEqual(readFileSync(b), readFileSync(a), ts);
+      // A consumer that keeps every chunk (encodeDicomFile) gets chunks of their own.
+      assert.deepEqual(Buffer.concat([...encodeDicomFile({ dataset: lazy.dataset, transferSyntaxUID: TS.ExplicitVRLittleEndian })]), readFileSync(a));
+    }
+    // Frame 2 of 3 is not JPEG-LS: the write fails with the decoder's message, and leaves no file.
+    const enc = (await transcode(makeImageDataset(nmMultiFrame(3)), TS.ExplicitVRLittleEndian, TS.JPEGLSLossless)).dataset;
+    const frags = [0, 1, 2].map((i) => Buffer.from(frameFragments(enc.get(0x7fe00010)!, 3, i)));
+    frags[2] = Buffer.from([0xff, 0xd8, 0xff, 0xf7, 0x00, 0x0b, 0x10, 0x00]);
+    encapsulate(enc, frags);
+    const lazy = await transcode(enc, TS.JPEGLSLossless, TS.ExplicitVRLittleEndian, { decodeWhenRead: true });
+    const out = join(dir, 'bad.dcm');
+    assert.throws(() => writeDicomFile(out, { dataset: lazy.dataset, transferSyntaxUID: TS.ExplicitVRLittleEndian }), (err: Error) => err instanceof FrameDecodeError && /JpegLs decoding failed/.test(err.message));
+    assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith('bad')), []);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

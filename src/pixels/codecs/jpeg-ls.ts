@@ -6,10 +6,9 @@ import { WASM_LIBRARY, wasmDecode, wasmEncode } from './wasm.js';
 
 export const jpegLsDecoder: FrameDecoder = {
   library: `${WASM_LIBRARY} (CharLS 2.3.4)`,
-  decode(encoded, d) {
-    const out = wasmDecode('decodeJpegLs', encoded, d);
+  decode(encoded, d, _ts, into) {
     const desc: Partial<PixelDescription> = { planarConfiguration: 0 };
-    return { data: samplesFromCodec(out.bytes, { ...d, ...desc }), description: desc };
+    return { data: wasmDecode('decodeJpegLs', encoded, d, {}, (bytes) => samplesFromCodec(bytes, { ...d, ...desc }, into)), description: desc };
   },
 };
 

@@ -40,7 +40,7 @@ export function jpegFrameHeader(b: Uint8Array): JpegFrameHeader | undefined {
 /** SOF9-11 and SOF13-15: arithmetic coding (T.81 B.1.1.3; the retired Processes 3, 5, 7, 9, 11, 13 and 15). */
 const ARITHMETIC_SOF = new Set([9, 10, 11, 13, 14, 15]);
 
-function decodeJpeg(encoded: Uint8Array, d: PixelDescription): DecodedFrame {
+function decodeJpeg(encoded: Uint8Array, d: PixelDescription, into?: Uint8Array): DecodedFrame {
   const h = jpegFrameHeader(encoded);
   if (h && ARITHMETIC_SOF.has(h.sof)) {
     // The IJG 6b builds (as in DCMTK 3.6 and GDCM 3.0) have no arithmetic decoder.
@@ -51,13 +51,13 @@ function decodeJpeg(encoded: Uint8Array, d: PixelDescription): DecodedFrame {
   // what the Photometric Interpretation describes before compression); lossless streams are
   // never colour-converted by their encoders, so their samples are taken as they are.
   const convert = !lossless && d.samplesPerPixel === 3 && d.photometricInterpretation.startsWith('YBR');
-  const out = wasmDecode('decodeJpeg', encoded, d, { convertColorspaceToRgb: convert });
   const desc: Partial<PixelDescription> = { planarConfiguration: 0 };
   if (convert) desc.photometricInterpretation = 'RGB';
-  return { data: samplesFromCodec(out.bytes, { ...d, ...desc }), description: desc };
+  const data = wasmDecode('decodeJpeg', encoded, d, { convertColorspaceToRgb: convert }, (bytes) => samplesFromCodec(bytes, { ...d, ...desc }, into));
+  return { data, description: desc };
 }
 
-export const jpegDecoder: FrameDecoder = { library: `${WASM_LIBRARY} (IJG libjpeg 8/12/16-bit)`, decode: decodeJpeg };
+export const jpegDecoder: FrameDecoder = { library: `${WASM_LIBRARY} (IJG libjpeg 8/12/16-bit)`, decode: (encoded, d, _ts, into) => decodeJpeg(encoded, d, into) };
 
 const MONO_OR_COLOUR = ['MONOCHROME1', 'MONOCHROME2', 'RGB', 'YBR_FULL', 'PALETTE COLOR'];
 

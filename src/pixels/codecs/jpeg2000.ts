@@ -36,17 +36,17 @@ export function j2kImageSize(b: Uint8Array): { components: number; precision: nu
 function decoder(ht: boolean): FrameDecoder {
   return {
     library: ht ? `${WASM_LIBRARY} (OpenJPH 0.18.2)` : `${WASM_LIBRARY} (OpenJPEG 2.5.0)`,
-    decode(encoded, d) {
+    decode(encoded, d, _ts, into) {
       const siz = ht ? undefined : j2kImageSize(encoded);
       if (siz && siz.components > 1 && siz.precision > 8) {
         throw new Error(`JPEG 2000 colour of ${siz.precision} bits cannot be decoded here: dcmjs-codecs' OpenJPEG glue copies every component of a multi-component image as 8 bits (GDCM's gdcmconv --raw decodes it)`);
       }
-      const out = wasmDecode(ht ? 'decodeHtJpeg2000' : 'decodeJpeg2000', encoded, d);
       // YBR_RCT / YBR_ICT streams carry the inverse transform in the codestream: the
       // decoder's output is RGB (PS3.5 8.2.4).
       const desc: Partial<PixelDescription> = { planarConfiguration: 0 };
       if (d.photometricInterpretation === 'YBR_RCT' || d.photometricInterpretation === 'YBR_ICT') desc.photometricInterpretation = 'RGB';
-      return { data: samplesFromCodec(out.bytes, { ...d, ...desc }), description: desc };
+      const data = wasmDecode(ht ? 'decodeHtJpeg2000' : 'decodeJpeg2000', encoded, d, {}, (bytes) => samplesFromCodec(bytes, { ...d, ...desc }, into));
+      return { data, description: desc };
     },
   };
 }

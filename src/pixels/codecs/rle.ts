@@ -9,7 +9,11 @@ import type { Frame, PixelDescription } from '../frame.js';
 import { samplesFromBytes } from '../frame.js';
 import type { DecodedFrame, EncodedFrame, FrameDecoder, FrameEncoder } from './types.js';
 
-export function decodeRle(encoded: Uint8Array, d: PixelDescription): DecodedFrame {
+/**
+ * Decodes one frame; into `into` when it is the frame's size (every byte of it is written,
+ * one segment per byte plane, or the frame is refused).
+ */
+export function decodeRle(encoded: Uint8Array, d: PixelDescription, into?: Uint8Array): DecodedFrame {
   const bytesPerSample = d.bitsAllocated >> 3;
   const pixels = d.rows * d.columns;
   const spp = d.samplesPerPixel;
@@ -18,7 +22,7 @@ export function decodeRle(encoded: Uint8Array, d: PixelDescription): DecodedFram
   const view = new DataView(encoded.buffer, encoded.byteOffset, encoded.byteLength);
   const count = view.getUint32(0, true);
   if (count !== nseg) throw new Error(`RLE header names ${count} segments; ${spp} sample(s) of ${d.bitsAllocated} bits need ${nseg} (PS3.5 G.2)`);
-  const out = new Uint8Array(pixels * nseg);
+  const out = into?.length === pixels * nseg ? into : new Uint8Array(pixels * nseg);
   for (let s = 0; s < nseg; s++) {
     const start = view.getUint32(4 + 4 * s, true);
     const end = s + 1 < nseg ? view.getUint32(8 + 4 * s, true) : encoded.length;
@@ -107,7 +111,7 @@ export function encodeRle(frame: Frame): EncodedFrame {
 
 export const rleDecoder: FrameDecoder = {
   library: 'Tracer (PS3.5 Annex G)',
-  decode: (encoded, d) => decodeRle(encoded, d),
+  decode: (encoded, d, _ts, into) => decodeRle(encoded, d, into),
 };
 
 export const rleEncoder: FrameEncoder = {

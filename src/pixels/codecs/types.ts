@@ -26,7 +26,12 @@ export interface EncodedFrame {
 export interface FrameDecoder {
   /** Library that does the work, for the README table and diagnostics. */
   readonly library: string;
-  decode(encoded: Uint8Array, d: PixelDescription, tsUID: string): DecodedFrame;
+  /**
+   * `into`, when given, is where the caller would like the samples: the frame's bytes
+   * (frameByteLength of `d` as decoded) at their place in a larger buffer. A decoder that
+   * can writes them there and returns a view of it; any other result is copied by the caller.
+   */
+  decode(encoded: Uint8Array, d: PixelDescription, tsUID: string, into?: Uint8Array): DecodedFrame;
 }
 
 export interface FrameEncoder {

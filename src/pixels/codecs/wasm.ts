@@ -35,10 +35,48 @@ export interface WasmLibrary {
   };
   Context: new (attrs: Record<string, unknown>) => WasmContext;
   log: { setLevel(level: string): void };
+  constants?: { PhotometricInterpretation?: Record<string, string> };
 }
+
+/**
+ * The module's own exports, which NativeCodecs keeps (once initialised) as `wasmApi`, each
+ * under its C name with a 'wasm' prefix (CodecsContext.cpp, DecoderParameters.cpp and
+ * Decoders.cpp of dcmjs-codecs). Pointers and size_t are 32-bit numbers.
+ */
+interface WasmApi {
+  wasmMemory: { readonly buffer: ArrayBuffer };
+  wasmCreateCodecsContext(): number;
+  wasmReleaseCodecsContext(ctx: number): void;
+  wasmSetColumns(ctx: number, v: number): void;
+  wasmSetRows(ctx: number, v: number): void;
+  wasmSetBitsAllocated(ctx: number, v: number): void;
+  wasmSetBitsStored(ctx: number, v: number): void;
+  wasmSetSamplesPerPixel(ctx: number, v: number): void;
+  wasmSetPixelRepresentation(ctx: number, v: number): void;
+  wasmSetPlanarConfiguration(ctx: number, v: number): void;
+  wasmSetPhotometricInterpretation(ctx: number, v: number): void;
+  wasmSetEncodedBufferSize(ctx: number, n: number): void;
+  wasmGetEncodedBuffer(ctx: number): number;
+  wasmSetDecodedBufferSize(ctx: number, n: number): void;
+  wasmGetDecodedBuffer(ctx: number): number;
+  wasmGetDecodedBufferSize(ctx: number): number;
+  wasmCreateDecoderParameters(): number;
+  wasmReleaseDecoderParameters(params: number): void;
+  wasmSetConvertColorspaceToRgb(params: number, v: number): void;
+  wasmDecodeJpeg(ctx: number, params: number): void;
+  wasmDecodeJpegLs(ctx: number, params: number): void;
+  wasmDecodeJpeg2000(ctx: number, params: number): void;
+  wasmDecodeHtJpeg2000(ctx: number, params: number): void;
+}
+const API_FUNCTIONS = ['wasmCreateCodecsContext', 'wasmReleaseCodecsContext', 'wasmSetColumns', 'wasmSetRows', 'wasmSetBitsAllocated', 'wasmSetBitsStored',
+  'wasmSetSamplesPerPixel', 'wasmSetPixelRepresentation', 'wasmSetPlanarConfiguration', 'wasmSetPhotometricInterpretation', 'wasmSetEncodedBufferSize',
+  'wasmGetEncodedBuffer', 'wasmSetDecodedBufferSize', 'wasmGetDecodedBuffer', 'wasmGetDecodedBufferSize', 'wasmCreateDecoderParameters',
+  'wasmReleaseDecoderParameters', 'wasmSetConvertColorspaceToRgb', 'wasmDecodeJpeg', 'wasmDecodeJpegLs', 'wasmDecodeJpeg2000', 'wasmDecodeHtJpeg2000'] as const;
 
 export const WASM_LIBRARY = 'dcmjs-codecs';
 let lib: WasmLibrary | undefined;
+/** The module's exports for decoding, when this version of the bundle has them as expected. */
+let api: { fns: WasmApi; photometric: string[] } | undefined;
 let loading: Promise<void> | undefined;
 
 /** A dcmjs whose every member throws when used: the bundle only destructures it on load. */
@@ -78,6 +116,7 @@ export function loadWasm(): Promise<void> {
     m.log.setLevel('silent');
     await m.NativeCodecs.initializeAsync({ logCodecsInfo: false, logCodecsTrace: false });
     lib = m;
+    api = directApi(m);
   })();
   return loading;
 }
@@ -93,7 +132,7 @@ function library(): WasmLibrary {
 
 const KNOWN_PI = ['MONOCHROME1', 'MONOCHROME2', 'PALETTE COLOR', 'RGB', 'YBR_FULL', 'YBR_FULL_422', 'YBR_PARTIAL_422', 'YBR_PARTIAL_420', 'YBR_ICT', 'YBR_RCT'];
 
-function contextAttrs(d: PixelDescription): Record<string, unknown> {
+function contextAttrs(d: PixelDescription) {
   return {
     width: d.columns,
     height: d.rows,
@@ -117,16 +156,89 @@ function message(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-export function wasmDecode(fn: 'decodeJpeg' | 'decodeJpegLs' | 'decodeJpeg2000' | 'decodeHtJpeg2000', encoded: Uint8Array, d: PixelDescription, params: Record<string, unknown> = {}): WasmOutput {
-  const { NativeCodecs, Context } = library();
-  const ctx = new Context({ ...contextAttrs(d), encodedBuffer: encoded });
-  let out: WasmContext;
-  try {
-    out = NativeCodecs[fn](ctx, params);
-  } catch (err) {
-    throw new Error(`${fn.replace('decode', '')} decoding failed: ${message(err)}`);
+/** The decoding exports and the photometric enumeration (CodecsContext.h), or undefined when the bundle differs. */
+function directApi(m: WasmLibrary): { fns: WasmApi; photometric: string[] } | undefined {
+  const fns = (m.NativeCodecs as unknown as { wasmApi?: Partial<WasmApi> }).wasmApi;
+  const pi = m.constants?.PhotometricInterpretation;
+  if (!fns || !(fns.wasmMemory?.buffer instanceof ArrayBuffer) || !pi || API_FUNCTIONS.some((f) => typeof fns[f] !== 'function')) return undefined;
+  return { fns: fns as WasmApi, photometric: Object.values(pi) };
+}
+
+/**
+ * One codec context and one parameter block in the module's memory, used by every decode
+ * call in turn (calls are synchronous, so never by two at once). Every field is set again on
+ * each call: the JPEG decoders change the context's Photometric Interpretation and Planar
+ * Configuration when they convert colour, which must not carry over to the next frame.
+ * Dropped after a failed decode, whose state nobody should trust.
+ */
+let shared: { ctx: number; params: number } | undefined;
+
+type DecodeFn = 'decodeJpeg' | 'decodeJpegLs' | 'decodeJpeg2000' | 'decodeHtJpeg2000';
+
+/**
+ * Decodes one frame and hands the decoded bytes to `use`, whose result is returned. The bytes
+ * may be a view of the WebAssembly module's memory: valid only until `use` returns, so `use`
+ * copies what it keeps (samplesFromCodec does).
+ *
+ * Through the module's exports directly, this costs per frame the copy of the encoded bytes
+ * in and of the decoded bytes out, straight to where the caller wants them. The library's own
+ * NativeCodecs.decode* functions create a context and parameters per call, validate and build
+ * two Context objects, and copy the decoded bytes into a new ArrayBuffer (`slice`) on the way
+ * out: on a VM that bills every first touch of fresh memory, that copy alone cost as much as
+ * the decoding of 16-bit NM frames (bench/codec, 2026-12-02). The library's path stays as the
+ * fallback for a bundle of another shape.
+ */
+export function wasmDecode<T>(fn: DecodeFn, encoded: Uint8Array, d: PixelDescription, params: { convertColorspaceToRgb?: boolean }, use: (bytes: Uint8Array) => T): T {
+  const what = fn.replace('decode', '');
+  library();
+  if (!api) {
+    const { NativeCodecs, Context } = library();
+    const ctx = new Context({ ...contextAttrs(d), encodedBuffer: encoded });
+    let out: WasmContext;
+    try {
+      out = NativeCodecs[fn](ctx, params);
+    } catch (err) {
+      throw new Error(`${what} decoding failed: ${message(err)}`);
+    }
+    return use(out.getDecodedBuffer());
   }
-  return { bytes: out.getDecodedBuffer(), photometricInterpretation: out.getPhotometricInterpretation(), pixelRepresentation: out.getPixelRepresentation() };
+  const { fns, photometric } = api;
+  const attrs = contextAttrs(d);
+  // As the library's Context.validate() does before every call, with its messages.
+  const invalid = !attrs.width ? `Width has an invalid value [${attrs.width}]` : !attrs.height ? `Height has an invalid value [${attrs.height}]`
+    : !attrs.bitsStored ? `Bits stored has an invalid value [${attrs.bitsStored}]` : !attrs.bitsAllocated ? `Bits allocated has an invalid value [${attrs.bitsAllocated}]`
+    : !attrs.samplesPerPixel ? `Sample per pixel has an invalid value [${attrs.samplesPerPixel}]` : undefined;
+  if (invalid) throw new Error(`${what} decoding failed: ${invalid}`);
+  shared ??= { ctx: fns.wasmCreateCodecsContext(), params: fns.wasmCreateDecoderParameters() };
+  const { ctx, params: p } = shared;
+  let bytes: Uint8Array;
+  try {
+    fns.wasmSetColumns(ctx, attrs.width);
+    fns.wasmSetRows(ctx, attrs.height);
+    fns.wasmSetBitsAllocated(ctx, attrs.bitsAllocated);
+    fns.wasmSetBitsStored(ctx, attrs.bitsStored);
+    fns.wasmSetSamplesPerPixel(ctx, attrs.samplesPerPixel);
+    fns.wasmSetPixelRepresentation(ctx, attrs.pixelRepresentation);
+    fns.wasmSetPlanarConfiguration(ctx, attrs.planarConfiguration);
+    fns.wasmSetPhotometricInterpretation(ctx, photometric.indexOf(attrs.photometricInterpretation));
+    fns.wasmSetConvertColorspaceToRgb(p, params.convertColorspaceToRgb ? 1 : 0);
+    fns.wasmSetEncodedBufferSize(ctx, encoded.length);
+    new Uint8Array(fns.wasmMemory.buffer, fns.wasmGetEncodedBuffer(ctx), encoded.length).set(encoded);
+    fns[`wasm${fn[0]!.toUpperCase()}${fn.slice(1)}` as 'wasmDecodeJpeg'](ctx, p);
+    // Viewed after the call: decoding may have grown the memory, which detaches older views.
+    bytes = new Uint8Array(fns.wasmMemory.buffer, fns.wasmGetDecodedBuffer(ctx), fns.wasmGetDecodedBufferSize(ctx));
+  } catch (err) {
+    shared = undefined;
+    try { fns.wasmReleaseDecoderParameters(p); fns.wasmReleaseCodecsContext(ctx); } catch { /* nothing more to free */ }
+    throw new Error(`${what} decoding failed: ${message(err)}`);
+  }
+  try {
+    return use(bytes);
+  } finally {
+    // The frame's buffers are freed in the module's heap; the context is kept for the next frame.
+    fns.wasmSetEncodedBufferSize(ctx, 0);
+    fns.wasmSetDecodedBufferSize(ctx, 0);
+  }
 }
 
 export function wasmEncode(fn: 'encodeJpeg' | 'encodeJpegLs' | 'encodeJpeg2000' | 'encodeHtJpeg2000', decoded: Uint8Array, d: PixelDescription, params: Record<string, unknown> = {}): WasmOutput {
