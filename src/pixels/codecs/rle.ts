@@ -50,29 +50,56 @@ export function decodeRle(encoded: Uint8Array, d: PixelDescription, into?: Uint8
   return { data: samplesFromBytes(out, { ...d, planarConfiguration: 0 }), description: { planarConfiguration: 0 } };
 }
 
-/** PackBits of one row of bytes (G.3.1): replicate runs of 3+ equal bytes, literals otherwise. */
-function packRow(src: Uint8Array, start: number, stride: number, n: number, out: number[]): void {
-  let i = 0;
-  const at = (k: number) => src[start + k * stride]!;
-  while (i < n) {
-    // run length at i
-    let run = 1;
-    while (i + run < n && run < 128 && at(i + run) === at(i)) run++;
-    if (run >= 3 || (run === 2 && i + run === n)) {
-      out.push(257 - run, at(i));
-      i += run;
+/**
+ * PackBits of one row of bytes, `row[start]` to `row[start + n - 1]`, into `out` from `o`;
+ * returns the new end. PS3.5 G.3.1: replicate runs of 2 to 128 bytes, literal runs of 1 to
+ * 128 bytes, never the -128 code; three-byte repeats shall be replicate runs, and a row is
+ * coded on its own (no run crosses a row). Tracer's choices within that: a run of 2 is a
+ * replicate run only at the end of a row (elsewhere it joins the literal, as G.3.1's note
+ * suggests), and a literal ends where 3 equal bytes begin. These choices are part of the
+ * output, which test/pixels/rle-encoder.test.ts holds byte for byte against the first
+ * implementation.
+ *
+ * Writes at most n + ceil(n / 128) bytes: a literal costs one code byte per 128 bytes at
+ * most, and a replicate run never more than the bytes it stands for.
+ */
+function packRow(row: Uint8Array, start: number, n: number, out: Uint8Array, o: number): number {
+  const end = start + n;
+  let i = start;
+  while (i < end) {
+    const v = row[i]!;
+    // Replicate run at i, of at most 128 bytes (G.3.1).
+    const runLimit = i + 128 < end ? i + 128 : end;
+    let j = i + 1;
+    while (j < runLimit && row[j] === v) j++;
+    const run = j - i;
+    if (run >= 3 || (run === 2 && j === end)) {
+      out[o++] = 257 - run; // -(run - 1) as a signed byte
+      out[o++] = v;
+      i = j;
       continue;
     }
-    // literal: until a run of 3 starts or 128 bytes
+    // Literal run: up to 128 bytes, stopping where 3 equal bytes begin (they must be a
+    // replicate run, G.3.1). None begin at i (the run there is shorter than 3).
     const litStart = i;
-    while (i < n && i - litStart < 128) {
-      if (i + 2 < n && at(i) === at(i + 1) && at(i) === at(i + 2)) break;
-      i++;
-    }
-    out.push(i - litStart - 1);
-    for (let k = litStart; k < i; k++) out.push(at(k));
+    const litLimit = i + 128 < end ? i + 128 : end;
+    // No 3 equal bytes can begin in a row's last two bytes.
+    const scanLimit = litLimit < end - 2 ? litLimit : end - 2;
+    i++;
+    while (i < scanLimit && !(row[i] === row[i + 1] && row[i] === row[i + 2])) i++;
+    if (i >= scanLimit) i = litLimit;
+    out[o++] = i - litStart - 1;
+    for (let k = litStart; k < i; k++) out[o++] = row[k]!;
   }
+  return o;
 }
+
+/**
+ * The encoder's working buffers, grown as needed and reused from frame to frame, so that
+ * encoding a multi-frame object allocates only each frame's result.
+ */
+let work = new Uint8Array(0);
+let rowBytes = new Uint8Array(0);
 
 export function encodeRle(frame: Frame): EncodedFrame {
   const d = frame;
@@ -81,32 +108,47 @@ export function encodeRle(frame: Frame): EncodedFrame {
   const nseg = spp * bytesPerSample;
   const src = new Uint8Array(frame.data.buffer, frame.data.byteOffset, frame.data.byteLength);
   const planar = d.planarConfiguration === 1 && spp > 1;
-  const pixels = d.rows * d.columns;
-  const segments: Uint8Array[] = [];
+  const rows = d.rows;
+  const columns = d.columns;
+  const pixels = rows * columns;
+  // Worst case: the 64-byte header (G.5), each row's PackBits bound, and a pad byte per segment.
+  const capacity = 64 + nseg * (rows * (columns + Math.ceil(columns / 128)) + 1);
+  if (work.length < capacity) work = new Uint8Array(capacity);
+  if (rowBytes.length < columns) rowBytes = new Uint8Array(columns);
+  const out = work;
+  const row = rowBytes;
+  // Header (G.5): the number of segments, then 15 offsets, unused ones zero.
+  out.fill(0, 0, 64);
+  writeUint32LE(out, 0, nseg);
+  // Byte planes one after the other, the most significant byte of each sample first (G.2).
+  const stride = planar ? bytesPerSample : spp * bytesPerSample;
+  let o = 64;
   for (let s = 0; s < nseg; s++) {
+    writeUint32LE(out, 4 + 4 * s, o);
     const sample = Math.floor(s / bytesPerSample);
-    const byteInSample = bytesPerSample - 1 - (s % bytesPerSample);
-    const seg: number[] = [];
-    for (let r = 0; r < d.rows; r++) {
+    const byteInSample = bytesPerSample - 1 - (s % bytesPerSample); // little-endian host samples
+    for (let r = 0; r < rows; r++) {
       const first = planar
-        ? (sample * pixels + r * d.columns) * bytesPerSample + byteInSample
-        : (r * d.columns * spp + sample) * bytesPerSample + byteInSample;
-      const stride = planar ? bytesPerSample : spp * bytesPerSample;
-      packRow(src, first, stride, d.columns, seg);
+        ? (sample * pixels + r * columns) * bytesPerSample + byteInSample
+        : (r * columns * spp + sample) * bytesPerSample + byteInSample;
+      if (stride === 1) {
+        o = packRow(src, first, columns, out, o); // the row's bytes are contiguous already
+      } else {
+        for (let c = 0, p = first; c < columns; c++, p += stride) row[c] = src[p]!;
+        o = packRow(row, 0, columns, out, o);
+      }
     }
-    if (seg.length % 2 === 1) seg.push(0); // segments are padded to even length with zero (PS3.5 G.5)
-    segments.push(Uint8Array.from(seg));
+    if ((o - 64) % 2 === 1) out[o++] = 0; // segments are padded to even length with zero (G.5)
   }
-  const header = new Uint8Array(64);
-  const hv = new DataView(header.buffer);
-  hv.setUint32(0, nseg, true);
-  let off = 64;
-  segments.forEach((seg, i) => { hv.setUint32(4 + 4 * i, off, true); off += seg.length; });
-  const out = new Uint8Array(off);
-  out.set(header, 0);
-  off = 64;
-  for (const seg of segments) { out.set(seg, off); off += seg.length; }
-  return { data: out, description: { planarConfiguration: 0 } };
+  // One buffer of the exact size, the caller's own (`work` is reused by the next frame).
+  return { data: out.slice(0, o), description: { planarConfiguration: 0 } };
+}
+
+function writeUint32LE(b: Uint8Array, at: number, v: number): void {
+  b[at] = v & 0xff;
+  b[at + 1] = (v >>> 8) & 0xff;
+  b[at + 2] = (v >>> 16) & 0xff;
+  b[at + 3] = v >>> 24;
 }
 
 export const rleDecoder: FrameDecoder = {
