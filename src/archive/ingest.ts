@@ -722,7 +722,9 @@ export class Archive implements StorageSink {
   private async indexOrphan(rel: string, report: CheckReport): Promise<void> {
     const abs = join(this.root, ...rel.split('/'));
     try {
-      const f = readDicomFile(abs, { stopAtTag: PixelDataTag });
+      // Read whole (values located, not loaded): a file cut short (a damaged disk, a copy that
+      // stopped) must not be indexed; its header alone could pass.
+      const f = readDicomFile(abs);
       try {
         const ds = f.dataset;
         const bad = this.validate(ds);

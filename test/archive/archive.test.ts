@@ -112,7 +112,7 @@ test('UID conflicts (STOR-041) and demographic updates (STOR-050)', async () => 
   }
 });
 
-test('start-up check after an unclean stop: orphan file indexed, row without file removed, debris removed, junk quarantined', async () => {
+test('start-up check after an unclean stop: orphan file indexed, row without file removed, debris removed, junk and short files quarantined', async () => {
   const dir = await tmp();
   const root = join(dir, 'data');
   try {
@@ -128,11 +128,16 @@ test('start-up check after an unclean stop: orphan file indexed, row without fil
     // a file placed but never indexed, and a partial file
     await writeFile(join(series, `${ROOT}.1.1.9.dcm`), Buffer.concat([instance({ sop: `${ROOT}.1.1.9` })]));
     await writeFile(join(series, 'junk.dcm'), 'not dicom');
+    // A file cut short (a damaged disk, a copy that stopped): its header is whole, its pixel
+    // data are not. Never indexed.
+    const whole = instance({ sop: `${ROOT}.1.1.8`, pixels: 2048 });
+    await writeFile(join(series, `${ROOT}.1.1.8.dcm`), whole.subarray(0, whole.length - 1000));
     await writeFile(join(root, '.incoming', 'x.part'), 'partial');
     a = new Archive({ root });
     const { check, stale } = await a.open();
     assert.deepEqual(stale, ['x.part']);
-    assert.deepEqual({ ...check, ms: 0 }, { files: 4, indexed: 1, removed: 1, quarantined: 1, ms: 0 });
+    assert.deepEqual({ ...check, ms: 0 }, { files: 5, indexed: 1, removed: 1, quarantined: 2, ms: 0 });
+    assert.ok((await a.listQuarantine()).some((q) => /runs past the end/.test(q.reason)), 'the short file is quarantined for its length');
     await a.close();
     assert.deepEqual(rows(root), [1, 3, 9].map((n) => `${ROOT}.1/${ROOT}.1.1/${ROOT}.1.1.${n}.dcm`));
     assert.deepEqual(await stored(root), rows(root));
