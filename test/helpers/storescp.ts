@@ -13,12 +13,15 @@ import { Association, IMPLICIT_VR_LITTLE_ENDIAN, VERIFICATION_SOP_CLASS } from '
 export const dcmtkEnv = { ...process.env, TCP_NODELAY: '1' };
 export const TRACER_BIN = fileURLToPath(new URL('../../../bin/tracer', import.meta.url));
 
-export async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as net.AddressInfo;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
 }
 
 /** Waits until a DICOM acceptor answers an association request on the port. */

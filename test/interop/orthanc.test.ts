@@ -22,6 +22,7 @@ import { EXPLICIT_VR_LITTLE_ENDIAN } from '../../src/net/index.js';
 import { part10 } from '../helpers/build.js';
 import { CT, listFiles, makeDataset, startTestNode, until, type TestNode } from '../helpers/node.js';
 import { hasTool, requireTools } from '../helpers/peers.js';
+import { freePort } from '../helpers/storescp.js';
 
 const TRACER = fileURLToPath(new URL('../../../bin/tracer', import.meta.url));
 const env = { ...process.env, TCP_NODELAY: '1' };
@@ -47,16 +48,6 @@ function run(args: string[], timeout = 20_000): Promise<{ code: number; stdout: 
   });
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 const accepts = (port: number): Promise<boolean> =>
   new Promise<boolean>((res) => {

@@ -19,6 +19,7 @@ import { STUDY_ROOT_MOVE } from '../../src/services/retrieve-scp.js';
 import { part10, text } from '../helpers/build.js';
 import { CT, connect, makeDataset, startTestNode, until, type TestNode } from '../helpers/node.js';
 import { hasTool, requireTools } from '../helpers/peers.js';
+import { freePort } from '../helpers/storescp.js';
 
 const env = { ...process.env, TCP_NODELAY: '1' };
 const TOOLS = ['movescu', 'getscu', 'storescu', 'storescp'];
@@ -35,16 +36,6 @@ function run(cmd: string, args: string[]): Promise<{ code: number; out: string }
   });
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 let dir: string;
 let node: TestNode | undefined;

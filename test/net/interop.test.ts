@@ -10,13 +10,13 @@ import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Association, AssociationServer, CStoreRq, EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN, VERIFICATION_SOP_CLASS } from '../../src/net/index.js';
 import { requireTools } from '../helpers/peers.js';
 import { makeCtFile } from '../helpers/dcmtk-files.js';
+import { freePort } from '../helpers/storescp.js';
 
 const CT = '1.2.840.10008.5.1.4.1.1.2';
 const SOP_INSTANCE = '1.2.826.0.1.3680043.9.7.1';
@@ -30,13 +30,6 @@ function run(cmd: string, args: string[]): Promise<{ code: number; out: string }
   });
 }
 
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as net.AddressInfo;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 
 

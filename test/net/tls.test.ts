@@ -37,6 +37,7 @@ import {
 import { pki, type Pki } from '../helpers/pki.js';
 import { requireTools } from '../helpers/peers.js';
 import { makeCtFile } from '../helpers/dcmtk-files.js';
+import { freePort } from '../helpers/storescp.js';
 
 const CT = '1.2.840.10008.5.1.4.1.1.2';
 const SOP_INSTANCE = '1.2.826.0.1.3680043.9.7.91';
@@ -51,13 +52,6 @@ function run(cmd: string, args: string[], cwd?: string): Promise<{ code: number;
 }
 
 
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as net.AddressInfo;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 // ------------------------------------------------------------------ Tracer <-> Tracer helpers
 
