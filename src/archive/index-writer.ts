@@ -14,7 +14,7 @@
  * While rows wait, the writer answers for them (`touches`): the ingest path commits them before
  * it looks up duplicates and UID conflicts, so that those checks see every instance received.
  */
-import type { AddOptions, AddResult, ArchiveIndex, InstanceEntry } from './index.js';
+import { asError, type AddOptions, type AddResult, type ArchiveIndex, type InstanceEntry } from './index.js';
 
 export interface IndexWriterOptions {
   /** store.indexBatchSize: rows per transaction at most. */
@@ -93,14 +93,13 @@ export class IndexWriter {
     let results: (AddResult | Error)[];
     try {
       if (this.index.addInstances) {
-        results = await this.index.addInstances(batch.map(({ entry, opts }) => ({ entry, opts })));
+        results = await this.index.addInstances(batch);
       } else {
         results = [];
-        for (const q of batch) results.push(await this.index.addInstance(q.entry, q.opts).catch((err: unknown) => (err instanceof Error ? err : new Error(String(err)))));
+        for (const q of batch) results.push(await this.index.addInstance(q.entry, q.opts).catch(asError));
       }
     } catch (err) {
-      const e = err instanceof Error ? err : new Error(String(err));
-      results = batch.map(() => e);
+      results = batch.map(() => asError(err));
     }
     batch.forEach((q, i) => {
       this.count(q.entry, -1);

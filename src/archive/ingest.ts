@@ -200,7 +200,6 @@ export class Archive implements StorageSink {
   }
 
   async close(): Promise<void> {
-    await this.writer.flush();
     await this.recycler?.stop();
     await this.writer.flush();
     // Rows that could not be written leave the mark at 'running': the next start indexes their files.

@@ -26,6 +26,7 @@ import {
 } from './attributes.js';
 import {
   DuplicateInstanceError,
+  asError,
   type AddOptions, type AddResult, type ArchiveIndex, type CommitMark, type DemographicChange, type FindMatch, type FindQuery, type IndexedInstance,
   type InstanceEntry, type InstanceSelector, type QuarantineEntry, type RecyclableStudy, type StoredInstance,
 } from './index.js';
@@ -320,6 +321,15 @@ export class SqliteIndex implements ArchiveIndex {
       delMeta: this.db.prepare('DELETE FROM meta WHERE key = ?'),
     };
     this.addTx = this.db.transaction((e: InstanceEntry, o: AddOptions, prep: Prepared) => this.addInstanceSync(e, o, prep));
+    this.addBatchTx = this.db.transaction((items: { entry: InstanceEntry; opts: AddOptions; prep: Prepared }[]) =>
+      items.map(({ entry, opts, prep }) => {
+        try {
+          return this.addTx(entry, opts, prep);
+        } catch (err) {
+          return asError(err);
+        }
+      }),
+    );
     if (v && (v.value === '1' || v.value === '2')) this.migrateFrom2();
   }
 
@@ -368,42 +378,28 @@ export class SqliteIndex implements ArchiveIndex {
   }
 
   async addInstance(entry: InstanceEntry, opts: AddOptions): Promise<AddResult> {
-    const prep = this.prepared.get(entry) ?? this.prepare(entry);
-    this.prepared.delete(entry);
-    return this.addTx(entry, opts, prep);
+    return this.addTx(entry, opts, this.takePrepared(entry));
   }
 
   /** The transaction of addInstance, made once (db.transaction() builds its wrappers per call). */
   private readonly addTx: (e: InstanceEntry, opts: AddOptions, prep: Prepared) => AddResult;
 
   async addInstances(items: readonly { entry: InstanceEntry; opts: AddOptions }[]): Promise<(AddResult | Error)[]> {
-    const preps = items.map(({ entry }) => {
-      const prep = this.prepared.get(entry) ?? this.prepare(entry);
-      this.prepared.delete(entry);
-      return prep;
-    });
-    return this.addBatchTx(items, preps);
+    return this.addBatchTx(items.map(({ entry, opts }) => ({ entry, opts, prep: this.takePrepared(entry) })));
   }
 
   /**
-   * One transaction around several addTx calls: better-sqlite3 runs a transaction function
-   * called inside another as a SAVEPOINT, rolled back alone when it throws.
+   * One transaction around several addTx calls, made once: better-sqlite3 runs a transaction
+   * function called inside another as a SAVEPOINT, rolled back alone when it throws.
    */
-  private readonly addBatchTx = (() => {
-    let tx: ((items: readonly { entry: InstanceEntry; opts: AddOptions }[], preps: Prepared[]) => (AddResult | Error)[]) | undefined;
-    return (items: readonly { entry: InstanceEntry; opts: AddOptions }[], preps: Prepared[]): (AddResult | Error)[] => {
-      tx ??= this.db.transaction((its: typeof items, ps: Prepared[]) =>
-        its.map(({ entry, opts }, i) => {
-          try {
-            return this.addTx(entry, opts, ps[i]!);
-          } catch (err) {
-            return err instanceof Error ? err : new Error(String(err));
-          }
-        }),
-      );
-      return tx(items, preps);
-    };
-  })();
+  private readonly addBatchTx: (items: { entry: InstanceEntry; opts: AddOptions; prep: Prepared }[]) => (AddResult | Error)[];
+
+  /** The CPU work prepareInstance did for this entry (taken once), or done now. */
+  private takePrepared(entry: InstanceEntry): Prepared {
+    const prep = this.prepared.get(entry) ?? this.prepare(entry);
+    this.prepared.delete(entry);
+    return prep;
+  }
 
   prepareInstance(entry: InstanceEntry): void {
     this.prepared.set(entry, this.prepare(entry));
