@@ -32,7 +32,7 @@ import {
   type CommitResult, type ReceivedInstance, type StorageSink, type StoreRequest,
 } from '../services/storage-scp.js';
 import { FileStore, fsyncDir, type FileStoreInstance, type FileStoreIo } from './file-store.js';
-import { DuplicateInstanceError, type AddOptions, type AddResult, type ArchiveIndex, type DemographicUpdate, type InstanceEntry, type InstanceSelector, type QuarantineEntry } from './index.js';
+import { DuplicateInstanceError, type AddOptions, type AddResult, type ArchiveIndex, type DemographicUpdate, type InstanceEntry, type InstanceSelector, type QuarantineEntry, type StoredInstance } from './index.js';
 import { IndexWriter } from './index-writer.js';
 import { Recycler, type AutoDeleteOptions } from './recycling.js';
 import { SqliteIndex } from './sqlite-index.js';
@@ -170,7 +170,11 @@ export class Archive implements StorageSink {
     this.store = new FileStore({ root: opts.root, minFreeDiskMb: opts.minFreeDiskMb, implementation: opts.implementation, io: opts.io, fsync: opts.fsync });
     this.index = opts.index ?? new SqliteIndex(join(opts.root, INDEX_DIR, 'tracer.sqlite'), { synchronous: opts.indexSynchronous, patientMatchKeys: opts.patientMatchKeys });
     this.writer = new IndexWriter(this.index, { maxBatch: Math.max(1, opts.indexBatchSize ?? 20), maxDelayMs: Math.max(0, (opts.indexFlushSeconds ?? 5) * 1000) });
-    this.recycler = opts.autoDelete ? new Recycler({ root: this.root, index: this.index, removePaths: (p, o) => this.removePaths(p, o) }, opts.autoDelete, this.log) : undefined;
+    this.recycler = opts.autoDelete ? new Recycler({
+      root: this.root,
+      index: { studiesByAge: (o) => this.index.studiesByAge(o), selectInstances: (sel) => this.selectInstances(sel) },
+      removePaths: (p, o) => this.removePaths(p, o),
+    }, opts.autoDelete, this.log) : undefined;
   }
 
   /**
@@ -625,8 +629,7 @@ export class Archive implements StorageSink {
    * same transaction, then the files, then the record. A crash in between is finished at start.
    */
   async delete(sel: InstanceSelector): Promise<string[]> {
-    await this.writer.flush();
-    const found = await this.index.selectInstances(sel);
+    const found = await this.selectInstances(sel);
     const paths = found.map((i) => i.path);
     if (paths.length === 0) return [];
     await this.removePaths(paths);
@@ -635,13 +638,20 @@ export class Archive implements StorageSink {
   }
 
   /**
+   * The instances a deletion selects, rows still waiting in a batch included (they are written
+   * first): a deletion must not leave their files behind, nor their rows come after it.
+   */
+  private async selectInstances(sel: InstanceSelector): Promise<StoredInstance[]> {
+    await this.writer.flush();
+    return this.index.selectInstances(sel);
+  }
+
+  /**
    * The deletion path (user deletion and watermark deletion): rows, with the paths recorded as
    * pending, in one transaction; then the files; then the record. With `requireCommitted`
    * nothing happens (false) unless every instance still indexed is committed (COMMIT-030).
    */
   async removePaths(paths: readonly string[], opts: { requireCommitted?: boolean } = {}): Promise<boolean> {
-    // Rows still in a batch are written first: their files would otherwise outlive a deletion.
-    await this.writer.flush();
     if (!(await this.index.removeInstances(paths, opts))) return false;
     await this.removeFiles(paths);
     await this.index.deletionDone(paths);

@@ -173,6 +173,28 @@ test('ackMode afterFileWrite (STOR-014): success before the row; duplicates and 
   }
 });
 
+test('ackMode afterFileWrite: a deletion takes the rows still waiting with it (no file left behind, no row after it)', async () => {
+  const dir = await tmp();
+  const root = join(dir, 'data');
+  try {
+    const a = new Archive({ root, ackMode: 'afterFileWrite', indexBatchSize: 100, indexFlushSeconds: 3600 });
+    await a.open();
+    try {
+      for (const i of [1, 2]) await cstore(a, dataset({ sop: `${ROOT}.1.1.${i}` }));
+      assert.deepEqual(rows(root), [], 'both rows waiting');
+      const deleted = await a.delete({ level: 'STUDY', studyInstanceUids: [`${ROOT}.1`] });
+      assert.equal(deleted.length, 2);
+      assert.deepEqual(await stored(root), []);
+      assert.deepEqual(rows(root), []);
+    } finally {
+      await a.close();
+    }
+    assert.deepEqual(rows(root), [], 'nothing written at close');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 test('ackMode afterIndex: concurrent C-STOREs share one index transaction (group commit), each answered after it', async () => {
   const dir = await tmp();
   const root = join(dir, 'data');
