@@ -10,6 +10,7 @@ import { tcpConnect } from '../net/transport.js';
 import { AssociationAbortedError, AssociationRejectedError, AssociationStateError, DimseTimeoutError, describeReject, type Timeouts } from '../net/index.js';
 import type { NodeConfig, TracerConfig } from '../node/config.js';
 import { silentLogger, type Logger } from '../node/log.js';
+import { Semaphore } from './semaphore.js';
 
 /** The peer: a registered node or a HOST PORT given on the command line. */
 export interface Destination {
@@ -53,9 +54,12 @@ export interface ScuOptions {
  */
 export class OutboundLimit {
   private active = 0;
-  private readonly waiting: (() => void)[] = [];
+  /** None when unlimited. */
+  private readonly slots: Semaphore | undefined;
 
-  constructor(readonly max: number) {}
+  constructor(readonly max: number) {
+    this.slots = max > 0 ? new Semaphore(max) : undefined;
+  }
 
   /** Associations open (or connecting) now. */
   get open(): number {
@@ -64,16 +68,14 @@ export class OutboundLimit {
 
   /** Resolves once a slot is ours; call the returned function to give it back (once). */
   async acquire(): Promise<() => void> {
-    if (this.max > 0 && this.active >= this.max) await new Promise<void>((r) => this.waiting.push(r));
-    else this.active++;
+    await this.slots?.acquire();
+    this.active++;
     let freed = false;
     return () => {
       if (freed) return;
       freed = true;
-      const next = this.waiting.shift();
-      // The slot passes straight to the next in line: the count stays.
-      if (next) next();
-      else this.active--;
+      this.active--;
+      this.slots?.release();
     };
   }
 

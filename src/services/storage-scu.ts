@@ -22,7 +22,8 @@ import { silentLogger, type Logger } from '../node/log.js';
 import { classifyFailure, requestorBase, scuOptionsFromConfig, type Destination, type ScuOptions } from './scu-connection.js';
 import { DEFAULT_PROPOSAL, chooseContext, planAssociations, scanFile, tsName, type AssociationPlan, type ContextChoice, type ProposalSettings, type StoreItem } from './store-plan.js';
 import { DEFAULT_STORE_POLICY, judgeStoreStatus, type StorePolicy } from './store-status.js';
-import { Semaphore, openDataset, type Prepared } from './store-source.js';
+import { Semaphore } from './semaphore.js';
+import { openDataset, type Prepared } from './store-source.js';
 
 export interface StoreOptions extends ScuOptions {
   /** Associations used in parallel (files are shared among them). Default 1 (SEND-010). */

@@ -140,21 +140,3 @@ export async function openDataset(item: StoreItem, choice: ContextChoice, log: L
   log.debug('converting', { file: item.path, from: tsName(item.transferSyntaxUID), to: tsName(choice.transferSyntax) });
   return { dataset, close: () => file.source.close(), bytes: () => n, sopInstanceUID };
 }
-
-/** A counting semaphore for the window of outstanding operations. */
-export class Semaphore {
-  private waiting: (() => void)[] = [];
-  constructor(private free: number) {}
-  acquire(): Promise<void> {
-    if (this.free > 0) {
-      this.free--;
-      return Promise.resolve();
-    }
-    return new Promise((r) => this.waiting.push(r));
-  }
-  release(): void {
-    const next = this.waiting.shift();
-    if (next) next();
-    else this.free++;
-  }
-}
