@@ -12,18 +12,23 @@
  * and each group becomes one identifier whose unique key at the level lists the group's UIDs
  * (PS3.4 C.4.2.2.1: list of UID matching; Patient ID is no UID, so one patient per request).
  */
+import { levelsOf, UNIQUE_KEY } from '../archive/attributes.js';
 import type { Dataset } from '../dicom/dataset.js';
-import { buildIdentifier, parseKey, type QueryKey, type QueryLevel, type QueryModel } from './query-scu.js';
+import { lookupTag } from '../dicom/dictionary/index.js';
+import { buildIdentifier, type QueryKey, type QueryLevel, type QueryModel } from './query-scu.js';
 
 export type MoveScuTarget = 'retrieveAeTitle' | 'queriedNode';
 
 export const RetrieveAETitle = 0x00080054;
 
-const UNIQUE_KEY: Record<QueryLevel, string> = { PATIENT: 'PatientID', STUDY: 'StudyInstanceUID', SERIES: 'SeriesInstanceUID', IMAGE: 'SOPInstanceUID' };
+/** The unique key of a level (PS3.4 C.6.1.1, C.6.2.1): Patient ID is LO, the others UIDs. */
+function uniqueKey(l: QueryLevel, value?: string): QueryKey {
+  return { tag: UNIQUE_KEY[l], vr: l === 'PATIENT' ? 'LO' : 'UI', value };
+}
 
 /** The levels from the top of the model down to `level` (PS3.4 C.6.1, C.6.2). */
 function levelsDownTo(model: QueryModel, level: QueryLevel): QueryLevel[] {
-  const all: QueryLevel[] = model === 'patient' ? ['PATIENT', 'STUDY', 'SERIES', 'IMAGE'] : ['STUDY', 'SERIES', 'IMAGE'];
+  const all = levelsOf(model === 'patient' ? 'PATIENT_ROOT' : 'STUDY_ROOT');
   return all.slice(0, all.indexOf(level) + 1);
 }
 
@@ -34,7 +39,7 @@ function levelsDownTo(model: QueryModel, level: QueryLevel): QueryLevel[] {
  */
 export function retrieveAeQueryKeys(model: QueryModel, level: QueryLevel, keys: readonly QueryKey[]): QueryKey[] {
   const given = new Set(keys.map((k) => k.tag));
-  const extra = [...levelsDownTo(model, level).map((l) => UNIQUE_KEY[l]), 'RetrieveAETitle'].map((n) => parseKey(n)).filter((k) => !given.has(k.tag));
+  const extra = [...levelsDownTo(model, level).map((l) => uniqueKey(l)), { tag: RetrieveAETitle, vr: 'AE' as const }].filter((k) => !given.has(k.tag));
   return [...keys, ...extra];
 }
 
@@ -62,9 +67,9 @@ export interface MovePlanInput<N extends { aeTitle: string }> {
   known: readonly N[];
 }
 
-function text(ds: Dataset, keyword: string): string[] {
+function text(ds: Dataset, tag: number): string[] {
   try {
-    return ds.strings(parseKey(keyword).tag).map((s) => s.trim()).filter(Boolean);
+    return ds.strings(tag).map((s) => s.trim()).filter(Boolean);
   } catch {
     return [];
   }
@@ -74,7 +79,7 @@ function text(ds: Dataset, keyword: string): string[] {
 export function planMoves<N extends { aeTitle: string }>(o: MovePlanInput<N>): MoveRequest<N>[] {
   const asQueried = (note?: string): MoveRequest<N>[] => [{ node: o.queried, identifier: o.identifier, matches: o.matches.length, viaRetrieveAeTitle: false, note }];
   const targetOf = (m: Dataset): N => {
-    for (const ae of text(m, 'RetrieveAETitle')) {
+    for (const ae of text(m, RetrieveAETitle)) {
       if (ae === o.queried.aeTitle) return o.queried;
       const node = o.known.find((n) => n.aeTitle === ae);
       if (node) return node;
@@ -91,7 +96,7 @@ export function planMoves<N extends { aeTitle: string }>(o: MovePlanInput<N>): M
     const m = o.matches[i]!;
     const parents = above.map((l) => text(m, UNIQUE_KEY[l])[0] ?? '');
     const own = text(m, UNIQUE_KEY[o.level])[0] ?? '';
-    if (!own || parents.some((p) => !p)) return asQueried(`a match lacks its unique keys (${levels.map((l) => UNIQUE_KEY[l]).join(', ')}): the C-MOVE goes to the queried node`);
+    if (!own || parents.some((p) => !p)) return asQueried(`a match lacks its unique keys (${levels.map((l) => lookupTag(UNIQUE_KEY[l])?.keyword).join(', ')}): the C-MOVE goes to the queried node`);
     const node = targets[i]!;
     // Patient ID is no UID: no list of them in one identifier.
     const key = [o.known.indexOf(node), ...parents, o.level === 'PATIENT' ? own : ''].join('\u0000');
@@ -102,8 +107,8 @@ export function planMoves<N extends { aeTitle: string }>(o: MovePlanInput<N>): M
   return [...groups.values()].map((g) => ({
     node: g.node,
     identifier: buildIdentifier(o.level, [
-      ...above.map((l, k) => ({ ...parseKey(UNIQUE_KEY[l]), value: g.parents[k]! })),
-      { ...parseKey(UNIQUE_KEY[o.level]), value: g.uids.join('\\') },
+      ...above.map((l, k) => uniqueKey(l, g.parents[k]!)),
+      uniqueKey(o.level, g.uids.join('\\')),
     ]),
     matches: g.uids.length,
     viaRetrieveAeTitle: g.node !== o.queried,

@@ -20,6 +20,7 @@ import { encodeDatasetToBuffer } from '../dicom/write.js';
 import type { VR } from '../dicom/vr.js';
 import { silentLogger } from '../node/log.js';
 import { classifyFailure, requestorBase, type Destination, type FailureKind, type ScuOptions } from './scu-connection.js';
+import { UNIQUE_KEY } from '../archive/attributes.js';
 
 export type QueryModel = 'patient' | 'study';
 export type QueryLevel = 'PATIENT' | 'STUDY' | 'SERIES' | 'IMAGE';
@@ -182,7 +183,6 @@ const ENTITY_KEYS: Record<QueryLevel, number[]> = {
   SERIES: [0x0020000d, 0x0020000e],
   IMAGE: [0x0020000d, 0x0020000e, 0x00080018],
 };
-const LEVEL_KEY: Record<QueryLevel, number> = { PATIENT: 0x00100020, STUDY: 0x0020000d, SERIES: 0x0020000e, IMAGE: 0x00080018 };
 
 /**
  * Which entity a C-FIND response names, for QR-028: its unique keys down to the query level
@@ -198,7 +198,7 @@ export function entityKey(m: Dataset, level: QueryLevel): string | undefined {
       return '';
     }
   };
-  if (!text(LEVEL_KEY[level])) return undefined;
+  if (!text(UNIQUE_KEY[level])) return undefined;
   return ENTITY_KEYS[level].map(text).join('|');
 }
 
