@@ -343,6 +343,12 @@ export class SqliteIndex implements ArchiveIndex {
     })();
   }
 
+  /** A patient row rewritten with a merged header (`text` its JSON), its patient_name rows with it. */
+  private updatePatient(id: number, matchKey: string, header: JsonDataset, text: string): void {
+    this.st.updatePatient!.run({ id, match_key: matchKey, header: text, ...this.keyParams(PATIENT_KEYS, header) });
+    this.setPatientNames(id, header, true);
+  }
+
   /** The patient_name rows of a patient, from its (merged) header. */
   private setPatientNames(id: number, header: JsonDataset, replace = false): void {
     if (replace) this.st.deletePatientNames!.run(id);
@@ -458,10 +464,7 @@ export class SqliteIndex implements ArchiveIndex {
       if (mergedKey === current.match_key) {
         // Rows are rewritten only when the merge changed them: instances of one series mostly agree.
         const text = samePatient ? prep.text.PATIENT : JSON.stringify(merged);
-        if (text !== current.header) {
-          this.st.updatePatient!.run({ id: patientId, match_key: mergedKey, header: text, ...this.keyParams(PATIENT_KEYS, merged) });
-          this.setPatientNames(patientId, merged, true);
-        }
+        if (text !== current.header) this.updatePatient(patientId, mergedKey, merged, text);
       } else {
         // The study now belongs to another patient identity (latestWins): move it there.
         const target = this.findOrCreatePatient(mergedKey, merged);
@@ -540,10 +543,7 @@ export class SqliteIndex implements ArchiveIndex {
       if (opts && changes && (text === undefined || text !== p.header)) {
         const merged = this.merge('PATIENT', viaStudy ?? '', JSON.parse(String(p.header)) as JsonDataset, header, opts.demographicUpdate, changes);
         const text = JSON.stringify(merged);
-        if (text !== p.header) {
-          this.st.updatePatient!.run({ id: p.id, match_key: key, header: text, ...this.keyParams(PATIENT_KEYS, merged) });
-          this.setPatientNames(Number(p.id), merged, true);
-        }
+        if (text !== p.header) this.updatePatient(Number(p.id), key, merged, text);
       }
       return Number(p.id);
     }
