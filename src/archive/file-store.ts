@@ -144,6 +144,8 @@ export class FileStore implements StorageSink {
    * our back is noticed by the rename (ENOENT), forgotten, and made again.
    */
   private readonly knownDirs = new Set<string>();
+  /** Write batch buffers of finished receptions (takeBatch). */
+  private readonly spareBatches: Buffer[] = [];
 
   constructor(private readonly opts: FileStoreOptions) {
     this.root = opts.root;
@@ -163,6 +165,15 @@ export class FileStore implements StorageSink {
     const stale = await readdir(this.incoming);
     for (const name of stale) await rm(join(this.incoming, name), { recursive: true, force: true });
     return stale;
+  }
+
+  /** A write batch buffer of `batch` bytes, reused across C-STOREs (first touched once). */
+  private takeBatch(): Buffer {
+    return this.spareBatches.pop() ?? Buffer.allocUnsafe(this.batch);
+  }
+
+  private giveBackBatch(b: Buffer): void {
+    if (this.spareBatches.length < MAX_SPARE_BATCHES) this.spareBatches.push(b);
   }
 
   private createTemp(): TempFile {
@@ -226,32 +237,59 @@ export class FileStore implements StorageSink {
     };
     try {
       ({ path: tmp, fd } = this.createTemp());
-      // The File Meta Information goes out with the first bytes of the data set: one write less.
-      let pending: Buffer[] = [meta];
-      let pendingBytes = meta.length;
-      const write = (): void => {
+      const consumable = syncConsumable(dataset);
+      if (consumable) {
+        // The association's chunks, each valid only during the call (src/net/transport.ts):
+        // copied into a reused batch buffer, written whenever it is full.
+        const out = new BatchWriter(this.takeBatch(), (b) => {
+          try {
+            writeFully(this.io, fd!, [b]);
+          } catch (err) {
+            throw ioFailure(`cannot write ${tmp}`, err);
+          }
+        });
         try {
-          writeFully(this.io, fd!, pending);
+          // The File Meta Information goes out with the first bytes of the data set: one write less.
+          out.put(meta);
+          await consumable.consume((chunk) => {
+            size += chunk.length;
+            out.put(chunk);
+          });
+          if (!signal.aborted) out.flush();
         } catch (err) {
-          throw ioFailure(`cannot write ${tmp}`, err);
+          if (err instanceof StoreFailure) throw err;
+          throw new StoreFailure('aborted', `data set incomplete after ${size} bytes: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+        } finally {
+          this.giveBackBatch(out.release());
         }
-        pending = [];
-        pendingBytes = 0;
-      };
-      try {
-        for await (const chunk of dataset) {
-          size += chunk.length;
-          pending.push(chunk);
-          pendingBytes += chunk.length;
-          if (pendingBytes >= this.batch) write();
+      } else {
+        // The File Meta Information goes out with the first bytes of the data set: one write less.
+        let pending: Buffer[] = [meta];
+        let pendingBytes = meta.length;
+        const write = (): void => {
+          try {
+            writeFully(this.io, fd!, pending);
+          } catch (err) {
+            throw ioFailure(`cannot write ${tmp}`, err);
+          }
+          pending = [];
+          pendingBytes = 0;
+        };
+        try {
+          for await (const chunk of dataset) {
+            size += chunk.length;
+            pending.push(chunk);
+            pendingBytes += chunk.length;
+            if (pendingBytes >= this.batch) write();
+          }
+        } catch (err) {
+          if (err instanceof StoreFailure) throw err;
+          // The stream failed: the association was aborted or closed mid-transfer.
+          throw new StoreFailure('aborted', `data set incomplete after ${size} bytes: ${(err as Error)?.message ?? String(err)}`, { cause: err });
         }
-      } catch (err) {
-        if (err instanceof StoreFailure) throw err;
-        // The stream failed: the association was aborted or closed mid-transfer.
-        throw new StoreFailure('aborted', `data set incomplete after ${size} bytes: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+        if (!signal.aborted && pendingBytes > 0) write();
       }
       if (signal.aborted) throw new StoreFailure('aborted', `association ended after ${size} bytes of the data set`);
-      if (pendingBytes > 0) write();
       this.receivedSince += size;
       // Durable before anything is said (STOR-014): the fsync runs while the header is parsed
       // and checked; commit() waits for it before the rename (and the directory's fsync).
@@ -476,6 +514,52 @@ export function encodeFileMeta(v: FileMetaValues): Buffer {
     o += padded;
   }
   return out;
+}
+
+/** Write batch buffers kept for reuse: as many as C-STOREs usually run at once. */
+const MAX_SPARE_BATCHES = 4;
+
+/** A data set that hands its chunks over synchronously (the association's DatasetStream.consume). */
+interface SyncConsumable {
+  consume(take: (chunk: Buffer) => void): Promise<void>;
+}
+
+function syncConsumable(x: AsyncIterable<Buffer>): SyncConsumable | undefined {
+  const c = x as unknown as Partial<SyncConsumable>;
+  return typeof c.consume === 'function' ? (c as SyncConsumable) : undefined;
+}
+
+/** Copies bytes into one buffer and hands it to `write` whenever it is full (and on flush()). */
+class BatchWriter {
+  private used = 0;
+  constructor(
+    private buf: Buffer,
+    private readonly write: (bytes: Buffer) => void,
+  ) {}
+
+  put(chunk: Buffer): void {
+    let off = 0;
+    while (off < chunk.length) {
+      if (this.used === this.buf.length) this.flush();
+      const k = chunk.copy(this.buf, this.used, off, Math.min(chunk.length, off + this.buf.length - this.used));
+      this.used += k;
+      off += k;
+    }
+  }
+
+  flush(): void {
+    if (this.used === 0) return;
+    const n = this.used;
+    this.used = 0;
+    this.write(this.buf.subarray(0, n));
+  }
+
+  /** The buffer, for reuse: nothing may be written through this writer afterwards. */
+  release(): Buffer {
+    const b = this.buf;
+    this.buf = Buffer.alloc(0);
+    return b;
+  }
 }
 
 interface TempFile {

@@ -17,7 +17,7 @@ import { PduReader, type FramingFault } from './framer.js';
 import { StateMachine, type EventData, type EventName, type Indication, type State, type UpperLayerProvider } from './fsm.js';
 import { negotiated as combine, type Negotiated, type NegotiatedContext } from './negotiation.js';
 import { PduType, decodePduBody, encodePdu, type AAssociateAc, type AAssociateRj, type AAssociateRq, type Pdu } from './pdu.js';
-import { remoteOf, tcpConnect, tuneSocket } from './transport.js';
+import { readTransient, remoteOf, tcpConnect, tuneSocket } from './transport.js';
 import { DEFAULT_IMPLEMENTATION_CLASS_UID, DEFAULT_IMPLEMENTATION_VERSION_NAME, DICOM_APPLICATION_CONTEXT } from './uids.js';
 import { MessageAssembler } from './dimse/assembler.js';
 import { DATA_SET_PRESENT, NO_DATA_SET, encodeCommandSet } from './dimse/command-set.js';
@@ -173,7 +173,8 @@ export class Association extends EventEmitter implements UpperLayerProvider {
     const r = remoteOf(s);
     this.remoteAddress = r.address;
     this.remotePort = r.port;
-    s.on('data', (chunk: Buffer) => this.onData(chunk));
+    // Each chunk is valid only during onData (transport.ts): whatever is kept is copied.
+    readTransient(s, (chunk) => this.onData(chunk));
     s.on('drain', () => {
       this.writeOk = true;
       for (const w of this.drainWaiters.splice(0)) w.resolve();
@@ -196,7 +197,7 @@ export class Association extends EventEmitter implements UpperLayerProvider {
     void (async () => {
       let s: Duplex;
       try {
-        s = o.connect ? await o.connect() : await tcpConnect(o.host ?? '127.0.0.1', o.port ?? 104, this.timeouts.connect);
+        s = o.connect ? await o.connect() : await tcpConnect(o.host ?? '127.0.0.1', o.port ?? 104, this.timeouts.connect, { transient: true });
       } catch (e) {
         this.error = e as Error;
         this.fireIf('Evt17', { cause: (e as Error).message });

@@ -5,7 +5,10 @@
  *   an A-ASSOCIATE-RQ with 128 presentation contexts is some tens of kilobytes).
  * - P-DATA-TF PDUs are never collected: their PDV items are parsed on the fly and each PDV's
  *   data is handed on as views (subarray) of the chunks the socket delivered, so a data set of
- *   any size passes through without being copied or accumulated.
+ *   any size passes through without being accumulated.
+ * - A chunk given to push() is only valid during the call (the transport reuses its read
+ *   buffer, transport.ts): PDU bodies are copied, and a PDV's data views are valid only during
+ *   pdvData(); the sink copies what it keeps.
  * - A P-DATA-TF longer than the Maximum Length we advertised (PS3.8 D.1) is refused before its
  *   body is read (REQUIREMENTS ASSOC-012).
  */
@@ -25,7 +28,7 @@ export interface PduReaderSink {
   pDataStart(length: number): boolean;
   /** A PDV item header (PS3.8 9.3.5.1): `dataLength` excludes the message control header. */
   pdvStart(presentationContextId: number, messageControlHeader: number, dataLength: number): void;
-  /** A piece of the current PDV's data: a view of the socket's buffer, not a copy. */
+  /** A piece of the current PDV's data: a view of the socket's buffer, valid only during the call. */
   pdvData(chunk: Buffer): void;
   pdvEnd(): void;
   pDataEnd(): void;
@@ -102,7 +105,8 @@ export class PduReader {
         }
         case S.Body: {
           const k = Math.min(this.pduLeft, n - off);
-          this.bodyParts.push(chunk.subarray(off, off + k));
+          // A copy: the chunk is only valid during push() (transport.ts).
+          this.bodyParts.push(Buffer.from(chunk.subarray(off, off + k)));
           off += k;
           this.pduLeft -= k;
           if (this.pduLeft === 0) this.onBody();

@@ -14,6 +14,7 @@ import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Association } from './association.js';
+import { createTcpServer } from './transport.js';
 import type { AssociationOptions } from './options.js';
 import { negotiateAssociation, type AcceptorPolicy, type NegotiationResult } from './negotiation.js';
 import type { AAssociateRq } from './pdu.js';
@@ -50,7 +51,7 @@ export class AssociationServer extends EventEmitter {
 
   /** Listens for TCP connections; resolves with the bound address (port 0 picks a free one). */
   listen(port: number, host = '127.0.0.1'): Promise<net.AddressInfo> {
-    return this.listenOn(net.createServer((s) => this.accept(s)), port, host);
+    return this.listenOn(createTcpServer((s) => this.accept(s)), port, host);
   }
 
   /**

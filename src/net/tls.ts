@@ -39,7 +39,7 @@ import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import type { AssociationServer } from './server.js';
-import { tcpConnect, tuneSocket } from './transport.js';
+import { createTcpServer, tcpConnect, tuneSocket } from './transport.js';
 
 /** The TLS section of a local AE or a remote node (config.ts `TlsEndpointConfig` fits). */
 export interface TlsEndpoint {
@@ -453,7 +453,7 @@ export function tlsListenerFactory(log?: SecurityLog): (
   onConnection: (socket: Duplex) => void,
 ) => net.Server {
   return (ae, config, onConnection) => {
-    if (!ae.tls.enabled) return net.createServer({ noDelay: true }, onConnection);
+    if (!ae.tls.enabled) return createTcpServer(onConnection);
     const acse = config.network?.acseTimeout;
     return createTlsServer(ae.tls, config.tls, onConnection, {
       ...inboundFromNodes(config.nodes),

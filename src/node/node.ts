@@ -19,7 +19,7 @@ import { storeOptionsFromConfig } from '../services/storage-scu.js';
 import { destinationOf } from '../services/scu-connection.js';
 import { join } from 'node:path';
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from '../dicom/implementation.js';
-import { AssociationServer, PcResult, TRANSFER_SYNTAXES, formatStatus, type Association } from '../net/index.js';
+import { AssociationServer, PcResult, TRANSFER_SYNTAXES, createTcpServer, formatStatus, type Association } from '../net/index.js';
 import { storageScp, type StoreReport } from '../services/storage-scp.js';
 import { verificationScp } from '../services/verification.js';
 import { KnownNodeAddresses, createNegotiator, type AcceptorContext } from './access-control.js';
@@ -38,7 +38,7 @@ export type ListenerFactory = (ae: LocalAEConfig, config: TracerConfig, onConnec
 /** Plain TCP (PS3.8 9.1); refuses TLS endpoints, which need the TLS factory. */
 export const createTcpListener: ListenerFactory = (ae, _config, onConnection) => {
   if (ae.tls.enabled) throw new Error(`localAEs ${ae.aeTitle}: TLS is enabled but this build has no TLS listener (src/net/tls.ts); pass listenerFactory`);
-  return net.createServer(onConnection);
+  return createTcpServer(onConnection);
 };
 
 export interface StartNodeOptions {

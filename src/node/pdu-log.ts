@@ -4,6 +4,7 @@
  * reports each PDU's type and length. It only watches: nothing is buffered but a 6-byte header.
  */
 import type { Duplex } from 'node:stream';
+import { observeReads } from '../net/transport.js';
 
 export const PDU_NAMES: Record<number, string> = {
   0x01: 'A-ASSOCIATE-RQ',
@@ -50,7 +51,7 @@ export class PduHeaderTracker {
 export function tracePdus(socket: Duplex, report: (direction: 'received' | 'sent', type: string, length: number) => void): void {
   const inbound = new PduHeaderTracker((t, l) => report('received', PDU_NAMES[t] ?? `unknown type 0x${t.toString(16)}`, l));
   const outbound = new PduHeaderTracker((t, l) => report('sent', PDU_NAMES[t] ?? `unknown type 0x${t.toString(16)}`, l));
-  socket.on('data', (c: Buffer) => inbound.push(c));
+  observeReads(socket, (c) => inbound.push(c));
   const write = socket.write.bind(socket) as (chunk: unknown, ...rest: unknown[]) => boolean;
   socket.write = ((chunk: unknown, ...rest: unknown[]) => {
     if (Buffer.isBuffer(chunk)) outbound.push(chunk);

@@ -128,7 +128,7 @@ export function scuOptionsFromConfig(config: TracerConfig, node?: NodeConfig, lo
     connect = tlsConnector(to ? { ...node, host: to.host, port: to.port } : node, config.tls, ae?.tls, { timeoutMs, log: logger });
   } else if (to && n.maxOutboundAssociations > 0) {
     // The connect timeout as the options hold it when connecting (a command may change it).
-    connect = () => tcpConnect(to.host, to.port, o.timeouts?.connect ?? timeoutMs);
+    connect = () => tcpConnect(to.host, to.port, o.timeouts?.connect ?? timeoutMs, { transient: true });
   }
   if (connect && n.maxOutboundAssociations > 0) connect = outboundLimitOf(config).wrap(connect);
   const o: ScuOptions = {

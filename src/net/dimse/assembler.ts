@@ -70,7 +70,8 @@ export class MessageAssembler {
   pdvData(chunk: Buffer): void {
     if (this.failed) return;
     if (this.fragmentIsCommand) {
-      this.cmdParts.push(chunk);
+      // Copied: the chunk is only valid during this call (transport.ts).
+      this.cmdParts.push(Buffer.from(chunk));
       this.cmdLength += chunk.length;
     } else if (this.dataset && chunk.length > 0) {
       if (!this.dataset.destroyed && !this.dataset.pushChunk(chunk)) this.sink.pause();
@@ -107,7 +108,7 @@ export class MessageAssembler {
       const ds = this.dataset!;
       this.dataset = undefined;
       this.phase = 'idle';
-      if (!ds.destroyed) ds.push(null);
+      ds.finish();
     }
   }
 
