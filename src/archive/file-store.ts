@@ -5,8 +5,8 @@
  * Each data set streams straight into a temporary file under `<root>/.incoming/`, behind a File
  * Meta Information header written first (PS3.10 7.1): the bytes are kept exactly as received,
  * never re-encoded (STOR-010, STOR-012 `asReceived`). The file's fsync then starts, and runs
- * while the header is parsed back from the file (bulk values are only located, never read) and
- * checked; on commit, once the fsync is done, the file is renamed into
+ * while the header is parsed (from a copy of the first bytes written, the file read only beyond
+ * them; bulk values are only located, never read) and checked; on commit, once the fsync is done, the file is renamed into
  * `<root>/<StudyUID>/<SeriesUID>/<SOPInstanceUID>.dcm` (store.fileNaming) and the directory
  * fsynced, so that a success status is only sent for a durable file (STOR-014). A
  * crash or an aborted association leaves at most a temporary file, removed at the next start.
@@ -23,7 +23,7 @@ import { transferSyntax } from '../dicom/dictionary/index.js';
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from '../dicom/implementation.js';
 import { encodingOf } from '../dicom/part10.js';
 import { readDataset } from '../dicom/read.js';
-import { BufferSource, FileSource, type ByteSource } from '../dicom/source.js';
+import { BufferSource, FIRST_WINDOW, FileSource, PrefixedFileSource, type ByteSource } from '../dicom/source.js';
 import { PixelDataTag } from '../dicom/tag.js';
 import { StoreFailure, isValidUid, type ReceivedInstance, type StorageSink, type StoreRequest } from '../services/storage-scp.js';
 
@@ -221,6 +221,8 @@ export class FileStore implements StorageSink {
     let size = 0;
     /** The fsync of the data, started once everything is written; resolves to its error, if any. */
     let synced: Promise<unknown> | undefined;
+    /** The file's first bytes, kept as they were written: the header is parsed from them. */
+    let prefix: Buffer | undefined;
     const close = (): void => {
       if (fd === undefined) return;
       try {
@@ -242,6 +244,7 @@ export class FileStore implements StorageSink {
         // The association's chunks, each valid only during the call (src/net/transport.ts):
         // copied into a reused batch buffer, written whenever it is full.
         const out = new BatchWriter(this.takeBatch(), (b) => {
+          prefix ??= Buffer.from(b.subarray(0, FIRST_WINDOW));
           try {
             writeFully(this.io, fd!, [b]);
           } catch (err) {
@@ -305,7 +308,7 @@ export class FileStore implements StorageSink {
     let source: ByteSource | undefined;
     let parsed: Dataset;
     try {
-      const r = await this.parse(tmp, meta.length, rq.transferSyntaxUid);
+      const r = await this.parse(tmp, meta.length, rq.transferSyntaxUid, prefix && { bytes: prefix, fileSize: meta.length + size });
       source = r.source;
       parsed = r.dataset;
     } catch (err) {
@@ -369,11 +372,12 @@ export class FileStore implements StorageSink {
    * data set (PS3.5 A.5) is inflated as a stream, the whole of it checked, the first
    * `maxDeflatedHeader` bytes kept for the header.
    */
-  private async parse(path: string, offset: number, tsUid: string): Promise<{ dataset: Dataset; source: ByteSource }> {
+  private async parse(path: string, offset: number, tsUid: string, prefix?: { bytes: Buffer; fileSize: number }): Promise<{ dataset: Dataset; source: ByteSource }> {
     if (!transferSyntax(tsUid)) throw new StoreFailure('cannotUnderstand', `unknown transfer syntax ${tsUid}`);
     const enc = encodingOf(tsUid);
     if (!enc.deflated) {
-      const src = new FileSource(path);
+      // The file's first bytes as written hold the header of most instances: not read back.
+      const src = prefix ? new PrefixedFileSource(prefix.bytes, path, prefix.fileSize) : new FileSource(path);
       try {
         return { dataset: readDataset(src, offset, src.size, enc), source: src };
       } catch (err) {

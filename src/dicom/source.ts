@@ -48,7 +48,7 @@ const WINDOW = 64 * 1024;
  * (CT, MR, NM: 2-10 KiB), so a file is usually parsed with one read of 16 KiB. A smaller
  * first read also spares page faults on memory that is never looked at.
  */
-const FIRST_WINDOW = 16 * 1024;
+export const FIRST_WINDOW = 16 * 1024;
 /** Windows start on page boundaries, so that a read just before the window start (the preamble after the "DICM" check) still hits. */
 const ALIGN = 4096;
 
@@ -109,5 +109,32 @@ export class FileSource implements ByteSource {
   close(): void {
     if (this.fd !== undefined) closeSync(this.fd);
     this.fd = undefined;
+  }
+}
+
+/**
+ * A file whose first bytes are already in memory (a file just written, whose header is parsed
+ * without reading it back): reads within them are views of `prefix`, others go to the file,
+ * opened on the first such read. `size` is the file's size, known to the writer.
+ */
+export class PrefixedFileSource implements ByteSource {
+  private file: FileSource | undefined;
+
+  constructor(
+    private readonly prefix: Buffer,
+    readonly name: string,
+    readonly size: number,
+  ) {}
+
+  read(pos: number, length: number): Buffer {
+    if (pos < 0 || length < 0 || pos + length > this.size) {
+      throw new RangeError(`read of ${length} bytes at ${pos} past end of ${this.size}`);
+    }
+    if (pos + length <= this.prefix.length) return this.prefix.subarray(pos, pos + length);
+    return (this.file ??= new FileSource(this.name)).read(pos, length);
+  }
+
+  close(): void {
+    this.file?.close();
   }
 }

@@ -16,6 +16,7 @@ import { fsyncDir, nodeIo, type FileStoreIo } from '../../src/archive/file-store
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from '../../src/dicom/implementation.js';
 import { readDicomFile } from '../../src/dicom/part10.js';
 import { CT, NM, SERIES, STUDY, connect, datasetOffset, makeDataset, metaOf, startTestNode, until, type TestNode } from '../helpers/node.js';
+import { explicitLE, text } from '../helpers/build.js';
 import type { TracerConfig } from '../../src/node/config.js';
 
 const SOP = '1.2.826.0.1.3680043.9.7.100.1.1';
@@ -63,6 +64,24 @@ test('C-STORE: Part 10 file at <root>/<Study>/<Series>/<SOP>.dcm, meta from the 
     assert.equal(stored.bytes, ds.length);
     assert.equal(typeof stored.ms, 'number');
     assert.ok(node.logs.some((l) => l.msg === 'association accepted' && l.calling === 'TESTSCU' && l.called === 'TRACER'));
+  } finally {
+    await node.stop();
+  }
+});
+
+test('a header longer than the first bytes the store keeps in memory (16 KiB): the rest is read from the file', async () => {
+  const node = await startTestNode();
+  try {
+    // Image Type (0008,0008) with 40 KB of values comes before the SOP Instance UID and the
+    // Study and Series UIDs, so that those lie beyond the bytes kept as they were written.
+    const imageType = explicitLE(0x0008, 0x0008, 'CS', text(Array.from({ length: 5000 }, (_, i) => `V${String(i).padStart(7, '0')}`).join('\\')));
+    const ds = Buffer.concat([imageType, makeDataset({ sopInstance: SOP }, 300_000)]);
+    assert.ok(imageType.length > 40_000);
+    const rsp = await store(node, ds);
+    assert.equal(rsp.Status, 0, String(rsp.ErrorComment));
+    assert.deepEqual(await node.files(), [`${STUDY}/${SERIES}/${SOP}.dcm`]);
+    const file = await readFile(join(node.root, STUDY, SERIES, `${SOP}.dcm`));
+    assert.deepEqual(file.subarray(datasetOffset(file)), ds);
   } finally {
     await node.stop();
   }
