@@ -12,7 +12,12 @@
  * Rounds are interleaved (every scenario once per round) and the fastest of the rounds is
  * kept, as the machine may be shared. Prints a table with ratios.
  *
- *   npm run bench:store [-- --runs N] [-- --files N] [-- --no-per-file]
+ *   npm run bench:store [-- --runs N] [-- --files N] [-- --no-per-file] [-- --layers]
+ *
+ * --layers adds receivers made of Tracer's layers, one more each (bench/peers/layer-scp.ts):
+ * the network and Storage service alone (data set dropped), + FileStore, + Archive (index), all
+ * without fsync, beside `tracer serve` without fsync and storescp: where the receive time goes.
+ * The receivers' CPU time (user + system, all threads, from /proc) is printed with each.
  *
  * Fairness (see RESULTS.md): Tracer's Storage SCP fsyncs every file and its directory before
  * it answers (durable success); storescp never fsyncs. storescp is therefore measured twice:
@@ -37,6 +42,7 @@ const argv = process.argv.slice(2);
 const opt = (name: string): string | undefined => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : undefined);
 const runs = Math.max(1, Number(opt('--runs')) || 3);
 const fileLimit = Number(opt('--files')) || 0;
+const layers = argv.includes('--layers');
 const perFile = !argv.includes('--no-per-file');
 const TRACER = join(root, 'bin/tracer');
 /** The Debian build of DCMTK leaves Nagle's algorithm on unless told (about 40 ms per file otherwise). */
@@ -55,10 +61,31 @@ interface Receiver {
   proc: ChildProcess;
   /** Files stored so far (checked after each transfer). */
   count(): number;
+  /** CPU seconds (user + system, all threads) the receiver has used so far. */
+  cpu(): number;
   stop(): Promise<void>;
 }
 
-type ReceiverKind = 'tracer' | 'tracer-nofsync' | 'storescp' | 'storescp+fsync';
+type ReceiverKind = 'tracer' | 'tracer-nofsync' | 'storescp' | 'storescp+fsync' | LayerKind;
+/** Receivers of --layers (bench/peers/layer-scp.ts), by mode. */
+type LayerKind = 'layer-net' | 'layer-filestore' | 'layer-archive';
+const LAYER_NAMES: Record<LayerKind, string> = {
+  'layer-net': 'Tracer network + Storage service, data set dropped',
+  'layer-filestore': 'Tracer network + FileStore (file, header parsed, rename)',
+  'layer-archive': 'Tracer network + Archive (FileStore + SQLite index)',
+};
+
+/** CPU seconds of a process from /proc (utime + stime, clock ticks of 1/100 s on Linux). */
+function processCpu(pid: number | undefined): number {
+  if (!pid) return NaN;
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
+    return (Number(rest[11]) + Number(rest[12])) / 100;
+  } catch {
+    return NaN;
+  }
+}
 
 
 
@@ -91,6 +118,10 @@ async function startReceiver(kind: ReceiverKind, base: string, shim: string | un
     }
     proc = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', openLog(log)] });
     pred = (n) => n.endsWith('.dcm');
+  } else if (kind.startsWith('layer-')) {
+    aet = 'LAYER';
+    proc = spawn(process.execPath, [join(root, 'dist/bench/peers/layer-scp.js'), kind.slice('layer-'.length), dir, String(port)], { stdio: ['ignore', 'ignore', openLog(log)] });
+    pred = (n) => n.endsWith('.dcm');
   } else {
     aet = 'STORESCP';
     const env = kind === 'storescp+fsync' ? { ...DCMTK_ENV, LD_PRELOAD: shim! } : DCMTK_ENV;
@@ -105,11 +136,12 @@ async function startReceiver(kind: ReceiverKind, base: string, shim: string | un
     dir,
     proc,
     count: () => countFiles(dir, pred),
+    cpu: () => processCpu(proc.pid),
     stop: () =>
       new Promise<void>((resolve) => {
         if (proc.exitCode !== null) return resolve();
         proc.once('exit', () => resolve());
-        proc.kill(kind.startsWith('tracer') ? 'SIGINT' : 'SIGTERM');
+        proc.kill(kind.startsWith('tracer') || kind.startsWith('layer-') ? 'SIGINT' : 'SIGTERM');
       }),
   };
 }
@@ -190,6 +222,11 @@ function scenarios(set: DataSet, withShim: boolean): Scenario[] {
     if (withShim) list.push({ id: `recv-storescp-fsync-${pf}`, group: 'receive', mode, receiver: 'storescp+fsync', sender: (r) => storescu(r, set, pf), expect: n });
     list.push({ id: `send-tracer-${pf}`, group: 'send', mode, receiver: 'storescp', sender: (r) => tracerStore(r, set, pf), expect: n });
   }
+  if (layers) {
+    for (const k of ['layer-net', 'layer-filestore', 'layer-archive'] as const) {
+      list.push({ id: `recv-${k}`, group: 'receive', mode: 'one association', receiver: k, sender: (r) => storescu(r, set, false), expect: k === 'layer-net' ? 0 : n });
+    }
+  }
   if (perFile) {
     // What 1,000 storescu processes cost before any association: same loop, nobody listening.
     list.push({
@@ -208,9 +245,11 @@ interface Result {
   sc: Scenario;
   senderName: string;
   times: number[];
+  /** The receiver's CPU seconds during each transfer. */
+  cpus: number[];
 }
 
-async function runScenario(sc: Scenario, base: string, shim: string | undefined): Promise<{ seconds: number; senderName: string }> {
+async function runScenario(sc: Scenario, base: string, shim: string | undefined): Promise<{ seconds: number; senderName: string; cpu?: number }> {
   if (sc.receiver === 'closed port') {
     const port = await freePort();
     const s = sc.sender({ port, aet: 'NOBODY' });
@@ -220,11 +259,13 @@ async function runScenario(sc: Scenario, base: string, shim: string | undefined)
   const r = await startReceiver(sc.receiver, base, shim);
   try {
     const s = sc.sender(r);
+    const cpu0 = r.cpu();
     const t = timeSender(s);
+    const cpu = r.cpu() - cpu0;
     if (t.status !== 0) throw new Error(`${s.name} -> ${r.name} exited with ${t.status}: ${t.stderr.slice(0, 600)}`);
     const got = r.count();
     if (got !== sc.expect) throw new Error(`${s.name} -> ${r.name}: ${got} files stored, expected ${sc.expect}`);
-    return { seconds: t.seconds, senderName: s.name };
+    return { seconds: t.seconds, senderName: s.name, cpu };
   } finally {
     await r.stop();
     rmSync(r.dir, { recursive: true, force: true });
@@ -293,12 +334,38 @@ function table(set: DataSet, results: Result[]): string {
     if (rn && rs) goals.push(`receive, ${mode} association, neither fsyncing: ${(rs / rn).toFixed(2)}x storescp`);
     if (st && rs) goals.push(`send, ${mode} association: ${(rs / st).toFixed(2)}x ${sender}`);
   }
+  if (layers) {
+    // The fastest round of each, with the receiver's CPU in that round.
+    const fastest = (id: string): { s: number; cpu: number } | undefined => {
+      const r = results.find((x) => x.sc.id === id);
+      if (!r || r.times.length === 0) return undefined;
+      const i = r.times.indexOf(Math.min(...r.times));
+      return { s: r.times[i]!, cpu: r.cpus[i]! };
+    };
+    const rs = fastest('recv-storescp-false');
+    lines.push('');
+    lines.push(`Receiving layer by layer (storescu, one association, nobody fsyncing): seconds and the receiver's CPU, fastest round.`);
+    lines.push('');
+    lines.push('| receiver | seconds | receiver CPU ms/instance | speed ratio vs storescp |');
+    lines.push('|---|---:|---:|---:|');
+    const layerRow = (what: string, id: string): void => {
+      const f = fastest(id);
+      if (!f) return;
+      lines.push(`| ${what} | ${f.s.toFixed(3)} | ${Number.isFinite(f.cpu) ? ((f.cpu / n) * 1000).toFixed(2) : '?'} | ${rs ? (rs.s / f.s).toFixed(2) : ''} |`);
+    };
+    layerRow('storescp (no fsync)', 'recv-storescp-false');
+    for (const k of ['layer-net', 'layer-filestore', 'layer-archive'] as const) layerRow(LAYER_NAMES[k], `recv-${k}`);
+    layerRow('**tracer serve** (store.fsync false: + configuration, logging)', 'recv-tracer-nofsync-false');
+  }
   lines.push('');
   lines.push('Goal "Tracer receives and sends at least as fast as DCMTK" (speed ratios):');
   for (const g of goals) lines.push(`- ${g}`);
   lines.push('');
   lines.push('All runs (seconds):');
-  for (const r of results) lines.push(`- ${r.sc.id} (${r.senderName} -> ${r.sc.receiver}): ${r.times.map((t) => t.toFixed(3)).join(', ')}`);
+  for (const r of results) {
+    const cpu = r.cpus.some((c) => Number.isFinite(c)) ? ` (receiver CPU s: ${r.cpus.map((c) => c.toFixed(2)).join(', ')})` : '';
+    lines.push(`- ${r.sc.id} (${r.senderName} -> ${r.sc.receiver}): ${r.times.map((t) => t.toFixed(3)).join(', ')}${cpu}`);
+  }
   return lines.join('\n');
 }
 
@@ -322,11 +389,12 @@ async function main(): Promise<void> {
     console.log(machine(base));
     console.log('');
     const list = scenarios(set, shim !== undefined);
-    const results: Result[] = list.map((sc) => ({ sc, senderName: '', times: [] }));
+    const results: Result[] = list.map((sc) => ({ sc, senderName: '', times: [], cpus: [] }));
     for (let round = 0; round < runs; round++) {
       for (const r of results) {
         const t = await runScenario(r.sc, base, shim);
         r.times.push(t.seconds);
+        r.cpus.push(t.cpu ?? NaN);
         r.senderName = t.senderName;
         process.stderr.write(`bench: round ${round + 1}/${runs} ${r.sc.id}: ${t.seconds.toFixed(3)} s\n`);
       }
