@@ -162,16 +162,23 @@ ${INSTANCE_KEYS.filter((c) => !INDEXED_INSTANCE_COLUMNS.has(c.column)).map((c) =
 /** The storage level of each tag key seen (a few hundred distinct keys in practice). */
 const levelOfKey = new Map<string, Level>();
 
-/** Splits an instance header into the headers kept at each level. */
+/**
+ * Splits an instance header into the headers kept at each level: each attribute at the level
+ * that stores it (attributes.ts storageLevelOf), the instance row holding only its own. Every
+ * reader takes an attribute from the header of its level (queries, retrieve), so rows written
+ * by earlier versions, which hold the whole header at instance level, read the same. Keeping
+ * patient, study and series attributes out of every instance row makes it a third to half the
+ * size: fewer pages written per ingest, and less JSON made.
+ */
 export function splitHeader(h: JsonDataset): Record<Level, JsonDataset> {
-  const out: Record<Level, JsonDataset> = { PATIENT: {}, STUDY: {}, SERIES: {}, IMAGE: h };
+  const out: Record<Level, JsonDataset> = { PATIENT: {}, STUDY: {}, SERIES: {}, IMAGE: {} };
   for (const k in h) {
     let level = levelOfKey.get(k);
     if (level === undefined) {
       level = storageLevelOf(parseInt(k, 16));
       if (levelOfKey.size < 100_000) levelOfKey.set(k, level);
     }
-    if (level !== 'IMAGE') out[level][k] = h[k]!;
+    out[level][k] = h[k]!;
   }
   return out;
 }
@@ -415,7 +422,7 @@ export class SqliteIndex implements ArchiveIndex {
     const split = splitHeader(e.header);
     return {
       split,
-      text: { PATIENT: JSON.stringify(split.PATIENT), STUDY: JSON.stringify(split.STUDY), SERIES: JSON.stringify(split.SERIES), IMAGE: JSON.stringify(e.header) },
+      text: { PATIENT: JSON.stringify(split.PATIENT), STUDY: JSON.stringify(split.STUDY), SERIES: JSON.stringify(split.SERIES), IMAGE: JSON.stringify(split.IMAGE) },
       patientKey: patientKey(split.PATIENT, this.matchKeys),
     };
   }
@@ -859,8 +866,8 @@ export class SqliteIndex implements ArchiveIndex {
     for (const r of this.rows(iq)) {
       const headers = this.headersOf(r, 'IMAGE');
       if (!this.matches(iq, headers, byLevel)) continue;
-      const i = headers.IMAGE!;
-      const s = (t: number) => attrText(i[tagKey(t)]);
+      // Each UID from the header of the level that stores it.
+      const s = (t: number) => attrText(headers[storageLevelOf(t)]?.[tagKey(t)]);
       yield {
         path: String(r.i_path), sopInstanceUid: s(0x00080018), sopClassUid: s(0x00080016), seriesInstanceUid: s(0x0020000e),
         studyInstanceUid: s(0x0020000d), transferSyntaxUid: String(r.i_ts), size: Number(r.i_size),

@@ -279,6 +279,11 @@ test('index: instances agreeing with the stored headers add no conflict; differi
       assert.deepEqual(await idx.counts(), { patients: 1, studies: 1, series: 1, instances: 6 });
       const names = (idx.db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'instance' AND name LIKE 'instance_%'").all() as { name: string }[]).map((r) => r.name).sort();
       assert.deepEqual(names, ['instance_sop_class_uid', 'instance_sop_instance_uid', 'instance_uid_unique']);
+      // Each attribute is kept at the level that stores it: an instance row holds only its own.
+      const inst = JSON.parse((idx.db.prepare('SELECT header FROM instance ORDER BY id LIMIT 1').get() as { header: string }).header) as Record<string, unknown>;
+      assert.deepEqual(Object.keys(inst).sort(), ['00080016', '00080018']);
+      const ser = JSON.parse((idx.db.prepare('SELECT header FROM series').get() as { header: string }).header) as Record<string, unknown>;
+      assert.deepEqual(Object.keys(ser).sort(), ['00080060', '0020000E']);
     } finally {
       await idx.close();
     }
