@@ -94,10 +94,10 @@ export interface FileStoreOptions {
   implementation?: (rq: StoreRequest) => { classUid: string; versionName?: string };
   io?: FileStoreIo;
   /**
-   * Bytes gathered before a write starts (default 256 KiB). The write runs while more bytes
-   * arrive; only when as much again has gathered before it is done does reception wait for it
-   * (back-pressure to the association). So little is left to write when the last byte comes,
-   * with at most about twice this held in memory.
+   * Bytes gathered before each write (default 1 MiB: a CT slice and its meta are one write).
+   * Writes are synchronous, into the page cache. A data set the association hands over as it
+   * arrives (DatasetStream.consume) is copied into a reused buffer of this size; any other
+   * stream's chunks are gathered as they come. Memory per reception: this much.
    */
   writeBatch?: number;
   /**
@@ -151,7 +151,7 @@ export class FileStore implements StorageSink {
     this.root = opts.root;
     this.incoming = join(opts.root, INCOMING_DIR);
     this.io = opts.io ?? nodeIo;
-    this.batch = opts.writeBatch ?? 256 * 1024;
+    this.batch = opts.writeBatch ?? 1024 * 1024;
   }
 
   /**
