@@ -172,6 +172,18 @@ function frameChanges(d: PixelDescription, f: Frame): Partial<PixelDescription> 
   return c;
 }
 
+/**
+ * Refuses a frame that decodes to another description than frame 0 did: one Photometric
+ * Interpretation and Planar Configuration must hold for all the frames of a native object
+ * (PS3.3 C.7.6.3).
+ */
+function checkSameAsFirst(first: Partial<PixelDescription>, d: PixelDescription, f: Frame, k: number): void {
+  const c = frameChanges(d, f);
+  if (c.photometricInterpretation !== first.photometricInterpretation || c.planarConfiguration !== first.planarConfiguration) {
+    throw new FrameDecodeError(`frame ${k} decodes to ${f.photometricInterpretation} (planar configuration ${f.planarConfiguration}), unlike frame 0`);
+  }
+}
+
 function applyDescription(ds: Dataset, d: PixelDescription, c: Partial<PixelDescription>): void {
   if (c.photometricInterpretation && c.photometricInterpretation !== d.photometricInterpretation) ds.setString(0x00280004, 'CS', c.photometricInterpretation);
   // An encoder that narrows the container (JPEG-LS near-lossless of 8 bits stored in 16).
@@ -181,7 +193,10 @@ function applyDescription(ds: Dataset, d: PixelDescription, c: Partial<PixelDesc
   }
 }
 
-/** Decodes every frame into native Pixel Data (one buffer: a native object is one value). */
+/**
+ * Decodes every frame into native Pixel Data (one buffer: a native object is one value). The
+ * description the result carries is frame 0's; a later frame that decodes otherwise is refused.
+ */
 function toNative(out: Dataset, src: { dataset: Dataset; transferSyntaxUID: string }, d: PixelDescription): Dataset {
   let changes: Partial<PixelDescription> = {};
   // Each frame is copied into one buffer as it is decoded, rather than all frames held and
@@ -202,10 +217,11 @@ function toNative(out: Dataset, src: { dataset: Dataset; transferSyntaxUID: stri
       size = b.length;
       buf = Buffer.allocUnsafe(size * d.numberOfFrames + ((size * d.numberOfFrames) % 2));
     }
-    if (at + b.length > buf.length) throw new Error(`frame ${i} decodes to ${b.length} bytes, unlike frame 0`);
+    if (at + b.length > buf.length || (i > 0 && b.length !== size)) throw new FrameDecodeError(`frame ${i} decodes to ${b.length} bytes, unlike frame 0`);
+    if (i === 0) changes = frameChanges(d, f);
+    else checkSameAsFirst(changes, d, f, i);
     if (b.buffer !== buf.buffer || b.byteOffset !== buf.byteOffset + at) buf.set(b, at);
     at += b.length;
-    changes = frameChanges(d, f);
   }
   if (!buf) buf = Buffer.alloc(0);
   // An odd total length gets its pad byte (PS3.5 8.1.1).
@@ -245,10 +261,7 @@ function toNativeWhenRead(out: Dataset, src: { dataset: Dataset; transferSyntaxU
       const f = getFrameInto(src, d, k, buffer);
       const b = frameBytes(f);
       if (b.length !== size) throw new Error(`frame ${k} decodes to ${b.length} bytes, unlike frame 0`);
-      const c = frameChanges(d, f);
-      if (c.photometricInterpretation !== changes.photometricInterpretation || c.planarConfiguration !== changes.planarConfiguration) {
-        throw new Error(`frame ${k} decodes to ${f.photometricInterpretation} (planar configuration ${f.planarConfiguration}), unlike frame 0`);
-      }
+      checkSameAsFirst(changes, d, f, k);
       frame = b.buffer === buffer.buffer && b.byteOffset === buffer.byteOffset ? buffer : (buffer.set(b), buffer);
       held = k;
       return frame;
