@@ -15,9 +15,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inflateRawSync } from 'node:zlib';
 import { IMPLEMENTATION_CLASS_UID } from '../../src/dicom/implementation.js';
-import { IMPLICIT_VR_LITTLE_ENDIAN, VERIFICATION_SOP_CLASS } from '../../src/net/index.js';
+import { EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN, VERIFICATION_SOP_CLASS } from '../../src/net/index.js';
+import { encodeFileMeta } from '../../src/archive/file-store.js';
+import { explicitLE } from '../helpers/build.js';
 import { PYDICOM_DATA, requirePydicom, requireTools } from '../helpers/peers.js';
-import { connect, datasetOffset, listFiles, metaOf, startTestNode, type TestNode } from '../helpers/node.js';
+import { CT, SERIES, STUDY, connect, datasetOffset, listFiles, makeDataset, metaOf, startTestNode, type TestNode } from '../helpers/node.js';
 
 const env = { ...process.env, TCP_NODELAY: '1' };
 const DEFLATED = '1.2.840.10008.1.2.1.99';
@@ -81,6 +83,41 @@ async function storeAndCheck(node: TestNode, file: string, proposal: string[], e
   const back = await uidsOf(path);
   assert.deepEqual(back, { ...u, ts: expectTs });
 }
+
+test('four storescu processes at once -> tracer node: every data set stored byte for byte (one read buffer serves every socket)', async (t) => {
+  if (!requireTools(t, 'storescu')) return;
+  const dir = await mkdtemp(join(tmpdir(), 'tracer-parallel-'));
+  const node = await startTestNode();
+  try {
+    const sent = new Map<string, Buffer>();
+    const groups: string[][] = [];
+    for (let g = 0; g < 4; g++) {
+      const files: string[] = [];
+      for (let i = 0; i < 5; i++) {
+        const sop = `1.2.826.0.1.3680043.9.7.301.${g}.${i}`;
+        // 300 KB of pixel data, different in every file: a byte taken from another socket's read shows.
+        const pixels = Buffer.alloc(300_000);
+        for (let k = 0; k < pixels.length; k++) pixels[k] = (k * (g * 5 + i + 3) + g) & 0xff;
+        const ds = Buffer.concat([makeDataset({ sopInstance: sop }, 0, [0x7fe00010]), explicitLE(0x7fe0, 0x0010, 'OB', pixels)]);
+        const meta = encodeFileMeta({ sopClassUid: CT, sopInstanceUid: sop, transferSyntaxUid: EXPLICIT_VR_LITTLE_ENDIAN, implementationClassUid: '1.2.3.4' });
+        const file = join(dir, `${g}-${i}.dcm`);
+        await writeFile(file, Buffer.concat([meta, ds]));
+        sent.set(sop, ds);
+        files.push(file);
+      }
+      groups.push(files);
+    }
+    const runs = await Promise.all(groups.map((files) => run('storescu', ['-aet', 'STORESCU', '-aec', 'TRACER', '-xe', '127.0.0.1', String(node.port), ...files])));
+    for (const r of runs) assert.equal(r.code, 0, r.out);
+    for (const [sop, ds] of sent) {
+      const got = await readFile(join(node.root, STUDY, SERIES, `${sop}.dcm`));
+      assert.ok(got.subarray(datasetOffset(got)).equals(ds), `${sop}: stored data set differs from the one sent`);
+    }
+  } finally {
+    await node.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
 
 test('echoscu -> tracer node: success, and each rejection as echoscu reports it', async (t) => {
   if (!requireTools(t, 'echoscu')) return;
