@@ -19,17 +19,17 @@ export class DatasetStream extends Readable {
   /** Bytes pushed so far. */
   received = 0;
   private onDemand: (() => void) | undefined;
-  /** The synchronous consumer of consume(), with the settling of its promise. */
   /** The last fragment has arrived (finish()). */
   private ended = false;
+  /** The synchronous consumer of consume(), with the settling of its promise. */
   private consumer: { take: ChunkConsumer; resolve: () => void; reject: (err: Error) => void } | undefined;
 
   constructor(
     /** Presentation context ID and transfer syntax the bytes are encoded in. */
     readonly presentationContextId: number,
     readonly transferSyntax: string,
-    /** Chunks buffered before the socket is paused. Object mode: chunks are passed on as they
-     * came (views, never concatenated into a copy); each is at most one PDV of our Maximum Length. */
+    /** Chunks buffered before the socket is paused. Object mode: each chunk is a copy of one
+     * PDV's piece of a read, never concatenated with others; at most our Maximum Length. */
     highWaterMark = 32,
   ) {
     super({ objectMode: true, highWaterMark });
