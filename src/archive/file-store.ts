@@ -6,7 +6,8 @@
  * Meta Information header written first (PS3.10 7.1): the bytes are kept exactly as received,
  * never re-encoded (STOR-010, STOR-012 `asReceived`). The file's fsync then starts, and runs
  * while the header is parsed (from a copy of the first bytes written, the file read only beyond
- * them; bulk values are only located, never read) and checked; on commit, once the fsync is done, the file is renamed into
+ * them; bulk values are only located, never read) and checked; on commit, once the fsync is
+ * done, the file is renamed into
  * `<root>/<StudyUID>/<SeriesUID>/<SOPInstanceUID>.dcm` (store.fileNaming) and the directory
  * fsynced, so that a success status is only sent for a durable file (STOR-014). A
  * crash or an aborted association leaves at most a temporary file, removed at the next start.
@@ -260,8 +261,7 @@ export class FileStore implements StorageSink {
           });
           if (!signal.aborted) out.flush();
         } catch (err) {
-          if (err instanceof StoreFailure) throw err;
-          throw new StoreFailure('aborted', `data set incomplete after ${size} bytes: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+          throw incomplete(err, size);
         } finally {
           this.giveBackBatch(out.release());
         }
@@ -286,9 +286,7 @@ export class FileStore implements StorageSink {
             if (pendingBytes >= this.batch) write();
           }
         } catch (err) {
-          if (err instanceof StoreFailure) throw err;
-          // The stream failed: the association was aborted or closed mid-transfer.
-          throw new StoreFailure('aborted', `data set incomplete after ${size} bytes: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+          throw incomplete(err, size);
         }
         if (!signal.aborted && pendingBytes > 0) write();
       }
@@ -518,6 +516,15 @@ export function encodeFileMeta(v: FileMetaValues): Buffer {
     o += padded;
   }
   return out;
+}
+
+/**
+ * What a failure while the data set arrives becomes: a write error stays what it is (A700...);
+ * anything else means the stream failed, the association aborted or closed mid-transfer.
+ */
+function incomplete(err: unknown, size: number): StoreFailure {
+  if (err instanceof StoreFailure) return err;
+  return new StoreFailure('aborted', `data set incomplete after ${size} bytes: ${(err as Error)?.message ?? String(err)}`, { cause: err });
 }
 
 /** Write batch buffers kept for reuse: as many as C-STOREs usually run at once. */
