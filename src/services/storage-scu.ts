@@ -411,7 +411,12 @@ class StoreJob {
       sentHere++;
       const p = handle(item, choice).finally(() => inflight.delete(p));
       inflight.add(p);
-      if (inflight.size > cap) await Promise.race(inflight);
+      if (inflight.size > cap) {
+        await Promise.race(inflight);
+        // The instance read ahead goes out first (its turn is a chain of promise callbacks, as
+        // is this loop's): only then is the next one read, while the sent one is on the wire.
+        await new Promise<void>((res) => setImmediate(res));
+      }
     }
     await Promise.all(inflight);
     if (putBack) plan.queue.sort((x, y) => x.index - y.index);
