@@ -5,9 +5,10 @@
  * and, once the peer has answered, the accepted context and transfer syntax for each file
  * (SEND-020 preference list; a conversion between uncompressed syntaxes when needed).
  */
-import { statSync } from 'node:fs';
-import { readDicomFile } from '../dicom/part10.js';
-import { FileSource } from '../dicom/source.js';
+import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
+import { DicomParseError } from '../dicom/errors.js';
+import { readDicom, readDicomFile, type DicomFile } from '../dicom/part10.js';
+import { FIRST_WINDOW, FileSource, PrefixedFileSource } from '../dicom/source.js';
 import { lookupUid, transferSyntax, TS } from '../dicom/dictionary/index.js';
 import type { NegotiatedContext, Negotiated, ProposedContext } from '../net/index.js';
 import { canDecode, canEncode, encoderLimits, whyNotEncodable } from '../pixels/codecs/registry.js';
@@ -67,13 +68,42 @@ export function tsName(uid: string): string {
 }
 
 /**
+ * One buffer for the first bytes of every file scanned, read into again and again: a fresh one
+ * per file cost page faults and garbage collection (a third of the scan of 1,000 CT slices).
+ * Safe because nothing scanFile returns refers to the bytes (UIDs are decoded into strings).
+ */
+let scanBuffer: Buffer | undefined;
+
+/** The header of a file up to the SOP Instance UID, parsed from its first bytes (the rest read only if needed). */
+function readHead(path: string): DicomFile {
+  const buf = (scanBuffer ??= Buffer.allocUnsafe(FIRST_WINDOW));
+  const fd = openSync(path, 'r');
+  let n = 0;
+  let size: number;
+  try {
+    size = fstatSync(fd).size;
+    n = readSync(fd, buf, 0, Math.min(buf.length, size), 0);
+  } finally {
+    closeSync(fd);
+  }
+  const src = new PrefixedFileSource(buf.subarray(0, n), path, size);
+  try {
+    return readDicom(src, { stopAtTag: 0x00080019 });
+  } catch (err) {
+    src.close();
+    if (err instanceof DicomParseError) throw err.withPath(path);
+    throw err;
+  }
+}
+
+/**
  * Reads a file's header only (up to the SOP Instance UID: pixel data and the rest stay on
  * disk) and describes it for sending; a string says why the file cannot be sent.
  */
 export function scanFile(path: string, index: number): StoreItem | string {
   let file;
   try {
-    file = readDicomFile(path, { stopAtTag: 0x00080019 });
+    file = readHead(path);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code) return `cannot read file (${code})`;
@@ -92,7 +122,7 @@ export function scanFile(path: string, index: number): StoreItem | string {
     // The reader found an implicit data set behind a meta that says explicit: the bytes decide.
     if (info && !info.deflated && info.explicitVR && ds.explicitVR === false) ts = TS.ImplicitVRLittleEndian;
     // The reader's source is the file itself (its size known from the open), unless it was inflated.
-    const size = file.source instanceof FileSource ? file.source.size : statSync(path).size;
+    const size = file.source instanceof FileSource || file.source instanceof PrefixedFileSource ? file.source.size : statSync(path).size;
     return { index, path, sopClassUID, sopInstanceUID, transferSyntaxUID: ts, datasetOffset: file.datasetOffset, datasetBytes: Math.max(0, size - file.datasetOffset) };
   } finally {
     file.source.close();

@@ -18,7 +18,9 @@ import { OutboundLimit, outboundLimitOf } from '../../src/services/scu-connectio
 import { adHocNode, defaultConfig } from '../../src/node/config.js';
 import { echo } from '../../src/services/verification-scu.js';
 import { describeStoreStatus, judgeStoreStatus } from '../../src/services/store-status.js';
-import { candidateSyntaxes, planAssociations, type StoreItem } from '../../src/services/store-plan.js';
+import { candidateSyntaxes, planAssociations, scanFile, type StoreItem } from '../../src/services/store-plan.js';
+import { encodeFileMeta } from '../../src/archive/file-store.js';
+import { explicitLE, text } from '../helpers/build.js';
 import { CT_IMAGE, MR_IMAGE, NM_IMAGE, SC_IMAGE, instanceUid, makeInstances } from '../helpers/instances.js';
 
 interface Received { uid: string; ts: string; bytes: Buffer; association: number }
@@ -492,6 +494,35 @@ test('the peer aborts in the middle: the rest continues on a new association, th
     assert.ok(peer.associations() >= 2);
   } finally {
     await peer.server.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('scanFile: UIDs, data set offset and size from the first 16 KiB, or from the file beyond them; scan after scan', () => {
+  const dir = tmp();
+  try {
+    const file = (name: string, before: Buffer, sop: string, pixels: number): { path: string; ds: Buffer; meta: Buffer } => {
+      const ds = Buffer.concat([before, explicitLE(0x0008, 0x0016, 'UI', text(CT_IMAGE, '\0')), explicitLE(0x0008, 0x0018, 'UI', text(sop, '\0')), explicitLE(0x7fe0, 0x0010, 'OB', Buffer.alloc(pixels, 7))]);
+      const meta = encodeFileMeta({ sopClassUid: CT_IMAGE, sopInstanceUid: sop, transferSyntaxUid: TS.ExplicitVRLittleEndian, implementationClassUid: '1.2.3.4' });
+      const path = join(dir, name);
+      writeFileSync(path, Buffer.concat([meta, ds]));
+      return { path, ds, meta };
+    };
+    // 45 KB of Image Type before the UIDs: they lie beyond the first 16 KiB read.
+    const imageType = explicitLE(0x0008, 0x0008, 'CS', text(Array.from({ length: 5000 }, (_, i) => `V${String(i).padStart(7, '0')}`).join('\\')));
+    const big = file('big.dcm', imageType, '1.2.826.0.1.3680043.9.7.302.1', 100_000);
+    const small = file('small.dcm', Buffer.alloc(0), '1.2.826.0.1.3680043.9.7.302.2', 100);
+    for (const f of [big, small, big]) {
+      const item = scanFile(f.path, 3);
+      assert.equal(typeof item, 'object', String(item));
+      const it = item as StoreItem;
+      assert.equal(it.sopInstanceUID, f === big ? '1.2.826.0.1.3680043.9.7.302.1' : '1.2.826.0.1.3680043.9.7.302.2');
+      assert.equal(it.sopClassUID, CT_IMAGE);
+      assert.equal(it.transferSyntaxUID, TS.ExplicitVRLittleEndian);
+      assert.equal(it.datasetOffset, f.meta.length);
+      assert.equal(it.datasetBytes, f.ds.length);
+    }
+  } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 });
