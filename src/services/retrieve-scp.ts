@@ -33,8 +33,8 @@ import { silentLogger, type Logger } from '../node/log.js';
 import { IdentifierError } from './query-scp.js';
 import type { Destination } from './scu-connection.js';
 import { storeFiles, type StoreOptions, type StoreProgress, type StoreReport } from './storage-scu.js';
-import { DEFAULT_PROPOSAL, chooseContext, scanFile } from './store-plan.js';
-import { openDataset } from './store-source.js';
+import { DEFAULT_PROPOSAL, chooseContext, scanFile, type ContextChoice, type StoreItem } from './store-plan.js';
+import { openDataset, type Prepared as OpenedDataset } from './store-source.js';
 
 export const PATIENT_ROOT_MOVE = '1.2.840.10008.5.1.4.1.2.1.2';
 export const PATIENT_ROOT_GET = '1.2.840.10008.5.1.4.1.2.1.3';
@@ -393,6 +393,22 @@ export function getScp(opts: RetrieveScpOptions): Handler<'C-GET'> {
     const failedUids: string[] = [];
     let cancelled = false;
     let broken: string | undefined;
+    /** An instance made ready to send (header scanned, context chosen, data set read), or why it cannot be. */
+    type Ready = { item: StoreItem; choice: ContextChoice; data: OpenedDataset } | { why: string };
+    const ready = async (i: number): Promise<Ready> => {
+      // Started once the current sub-operation is on its way: its read is not on the critical path.
+      await new Promise<void>((res) => setImmediate(res));
+      const item = scanFile(p.instances[i]!.file, i);
+      if (typeof item === 'string') return { why: item };
+      const choice = chooseContext(item, scpContexts, DEFAULT_PROPOSAL, peer);
+      if (typeof choice === 'string') return { why: choice };
+      try {
+        return { item, choice, data: await openDataset(item, choice, log) };
+      } catch (err) {
+        return { why: (err as Error).message };
+      }
+    };
+    let next: Promise<Ready> | undefined = total > 0 ? ready(0) : undefined;
     for (const [i, inst] of p.instances.entries()) {
       if (ctx.signal.aborted) {
         cancelled = true;
@@ -403,31 +419,28 @@ export function getScp(opts: RetrieveScpOptions): Handler<'C-GET'> {
         failedUids.push(inst.sopInstanceUid);
         log.warn('C-GET sub-operation failed', { sopInstanceUid: inst.sopInstanceUid, reason: why });
       };
-      const item = scanFile(inst.file, i);
-      if (typeof item === 'string') fail(item);
+      const cur = await next!;
+      // The next instance is read while this one is on the wire.
+      next = i + 1 < total ? ready(i + 1) : undefined;
+      if ('why' in cur) fail(cur.why);
       else {
-        const choice = chooseContext(item, scpContexts, DEFAULT_PROPOSAL, peer);
-        if (typeof choice === 'string') fail(choice);
-        else {
-          let data: Awaited<ReturnType<typeof openDataset>> | undefined;
-          try {
-            data = await openDataset(item, choice, log);
-            const rsp = await a.sendRequest(
-              new CStoreRq({ AffectedSOPClassUID: item.sopClassUID, AffectedSOPInstanceUID: data.sopInstanceUID ?? item.sopInstanceUID, Priority: rq.Priority }),
-              { presentationContextId: choice.pc.id, dataset: data.dataset },
-            );
-            if (rsp.Status === 0) c.completed++;
-            else if (isWarning(rsp.Status)) c.warning++;
-            else fail(`C-STORE status ${rsp.Status.toString(16).padStart(4, '0')}`);
-          } catch (err) {
-            if (!a.isEstablished) {
-              broken = (err as Error).message;
-              break;
-            }
-            fail((err as Error).message);
-          } finally {
-            data?.close(false);
+        const { item, choice, data } = cur;
+        try {
+          const rsp = await a.sendRequest(
+            new CStoreRq({ AffectedSOPClassUID: item.sopClassUID, AffectedSOPInstanceUID: data.sopInstanceUID ?? item.sopInstanceUID, Priority: rq.Priority }),
+            { presentationContextId: choice.pc.id, dataset: data.dataset },
+          );
+          if (rsp.Status === 0) c.completed++;
+          else if (isWarning(rsp.Status)) c.warning++;
+          else fail(`C-STORE status ${rsp.Status.toString(16).padStart(4, '0')}`);
+        } catch (err) {
+          if (!a.isEstablished) {
+            broken = (err as Error).message;
+            break;
           }
+          fail((err as Error).message);
+        } finally {
+          data.close(false);
         }
       }
       if (ctx.signal.aborted) {
@@ -437,6 +450,9 @@ export function getScp(opts: RetrieveScpOptions): Handler<'C-GET'> {
       const done = c.completed + c.failed + c.warning;
       yield { Status: RetrieveStatus.Pending, ...counters(c, total - done) };
     }
+    // An instance read ahead but not sent (cancel, broken association): released.
+    const unsent = await next;
+    if (unsent && 'data' in unsent) unsent.data.close(false);
     const done = c.completed + c.failed + c.warning;
     if (broken !== undefined) {
       report({ model: p.model, level: p.sel.level, status: RetrieveStatus.UnableToPerformSuboperations, matches: total, ...c, reason: broken });
