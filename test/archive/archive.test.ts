@@ -112,6 +112,36 @@ test('UID conflicts (STOR-041) and demographic updates (STOR-050)', async () => 
   }
 });
 
+test('tracer import --jobs: files imported several at once, reported in the order given, all indexed; a bad --jobs is refused', async () => {
+  const dir = await tmp();
+  const root = join(dir, 'data');
+  try {
+    await mkdir(join(dir, 'in'), { recursive: true });
+    const names: string[] = [];
+    for (let n = 0; n < 24; n++) {
+      // Sizes that differ, so that the imports finish out of order.
+      const name = `${String(n).padStart(2, '0')}.dcm`;
+      await writeFile(join(dir, 'in', name), instance({ series: `${ROOT}.1.${n % 3}`, sop: `${ROOT}.1.${n % 3}.${n}`, pixels: ((n * 7) % 5) * 60_000 + 64 }));
+      names.push(name);
+    }
+    await writeFile(join(dir, 'in', '12-junk.dcm'), 'not DICOM');
+    const imp = spawnSync(process.execPath, [TRACER_BIN, 'import', '--jobs', '5', '--json', '--data', root, join(dir, 'in')], { encoding: 'utf8' });
+    assert.equal(imp.status, 1, imp.stderr);
+    const lines = imp.stdout.trim().split('\n').map((l) => JSON.parse(l) as { file: string; outcome: string });
+    const expected = [...names, '12-junk.dcm'].sort();
+    assert.deepEqual(lines.map((l) => l.file.slice(join(dir, 'in').length + 1)), expected);
+    assert.equal(lines.filter((l) => l.outcome === 'stored').length, 24);
+    assert.equal(lines.find((l) => l.file.endsWith('12-junk.dcm'))!.outcome, 'failed');
+    assert.equal(rows(root).length, 24);
+    assert.deepEqual(await stored(root), rows(root));
+    const bad = spawnSync(process.execPath, [TRACER_BIN, 'import', '--jobs', '0', '--data', root, join(dir, 'in')], { encoding: 'utf8' });
+    assert.equal(bad.status, 1);
+    assert.match(bad.stderr, /--jobs: expected an integer from 1 to 64, got '0'/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 test('start-up check after an unclean stop: orphan file indexed, row without file removed, debris removed, junk and short files quarantined', async () => {
   const dir = await tmp();
   const root = join(dir, 'data');
