@@ -62,15 +62,17 @@ export async function run(argv: string[]): Promise<number> {
       else console.error(`failed      ${file} (${status}: ${(err as Error).message})`);
     }
   };
+  // A window of files in flight, reported in the order given.
+  const inFlight: Promise<Outcome>[] = [];
   try {
-    // A window of files in flight, reported in the order given.
-    const inFlight: Promise<Outcome>[] = [];
     for (const file of expandPaths(parsed.positionals)) {
       inFlight.push(archive.importFile(file).then((r): Outcome => ({ file, ok: true, r }), (err: unknown): Outcome => ({ file, ok: false, err })));
       if (inFlight.length >= jobs) report(await inFlight.shift()!);
     }
-    for (const p of inFlight) report(await p);
   } finally {
+    // Also when the walk fails (a path that does not exist): what is under way ends, and is
+    // reported, before the archive closes.
+    for (const p of inFlight.splice(0)) report(await p);
     await archive.close();
   }
   if (!v.json) console.log(`${counts.stored} stored, ${counts.replaced} replaced, ${counts.ignored} duplicates ignored, ${counts.quarantined} quarantined, ${counts.failed} failed${counts.warnings ? ` (${counts.warnings} with warnings)` : ''}`);
