@@ -158,6 +158,14 @@ export class Archive implements StorageSink {
   private readonly log: Logger;
   /** One ingest at a time per SOP Instance UID: duplicate checks and writes do not race. */
   private readonly locks = new Map<string, Promise<void>>();
+  /**
+   * The study of every series an ingest has checked and not finished yet, with how many such
+   * ingests there are. The STOR-041 check looks here as well as in the index: two instances of
+   * one Series Instance UID in different studies, ingested at once (two associations, `tracer
+   * import --jobs`), would otherwise both pass the check before either row is written. The same
+   * SOP Instance UID needs no such list: ingests of one SOP Instance UID run one at a time.
+   */
+  private readonly seriesInFlight = new Map<string, { study: string; count: number }>();
   /** Index rows, batched (SYS-022; group commit of concurrent ingests). */
   private readonly writer: IndexWriter;
   /** A deferred row could not be written: the next start must run the start-up check. */
@@ -362,34 +370,56 @@ export class Archive implements StorageSink {
       const series = ds.string(0x0020000e)!;
       // Rows still in a batch that the checks below must see are written first.
       if (this.writer.touches(sop, series, study)) await this.writer.flush();
-      // STOR-041: a Series Instance UID already used in another study.
+      // STOR-041: a Series Instance UID already used in another study (indexed, or being ingested).
       const studies = await this.index.studiesOfSeries(series);
-      if (studies.some((s) => s !== study) && seriesUidConflict === 'quarantine') {
-        const where = await this.quarantine(inst, ds, `Series Instance UID ${series} is already used in study ${studies.find((s) => s !== study)}`);
+      const inFlight = this.seriesInFlight.get(series);
+      const other = studies.find((s) => s !== study) ?? (inFlight && inFlight.study !== study ? inFlight.study : undefined);
+      if (other !== undefined && seriesUidConflict === 'quarantine') {
+        const where = await this.quarantine(inst, ds, `Series Instance UID ${series} is already used in study ${other}`);
         return { location: where, replaced: false, status, reason: `quarantined: series UID conflict`, kind, outcome: 'quarantined', sopInstanceUid: sop };
       }
-      const existing = await this.index.instancesBySop(sop);
-      const same = existing.find((e) => e.seriesInstanceUid === series && e.studyInstanceUid === study);
-      let replace = false;
-      if (same) {
-        const policy = this.policy.duplicatePolicyFor?.(rq.callingAETitle) ?? this.policy.duplicatePolicy;
-        if (policy === 'reject') {
-          await inst.discard();
-          throw new StoreFailure('duplicate', `SOP Instance ${sop} is already stored (storage.duplicatePolicy reject)`);
-        }
-        if (policy === 'ignore') {
-          await inst.discard();
-          this.log.info('duplicate ignored: the stored instance is kept', { sopInstanceUid: sop, calling: rq.callingAETitle });
-          return { location: join(this.root, same.path), replaced: false, status, reason: reason ?? 'duplicate ignored (storage.duplicatePolicy)', kind, outcome: 'ignored', sopInstanceUid: sop };
-        }
-        replace = true;
-      } else if (existing.length > 0 && sopUidConflict === 'quarantine') {
-        const where = await this.quarantine(inst, ds, `SOP Instance UID ${sop} is already used in series ${existing[0]!.seriesInstanceUid}`);
-        return { location: where, replaced: false, status, reason: 'quarantined: SOP UID conflict', kind, outcome: 'quarantined', sopInstanceUid: sop };
+      // Registered in the same turn as the check (no other ingest can run in between).
+      if (inFlight) inFlight.count++;
+      else this.seriesInFlight.set(series, { study, count: 1 });
+      try {
+        return await this.ingestChecked(rq, inst, ds, mode, { sop, series, study, status, reason, kind, fromCommand, sopUidConflict });
+      } finally {
+        const f = this.seriesInFlight.get(series)!;
+        if (--f.count === 0) this.seriesInFlight.delete(series);
       }
-      const r = await this.place(rq, inst, ds, status, replace, mode.release, fromCommand && this.opts.ackMode === 'afterFileWrite');
-      return { ...r, reason: r.reason ?? reason, kind };
     });
+  }
+
+  /** The rest of ingest once the series is known not to conflict: duplicates, SOP UID conflicts, placing. */
+  private async ingestChecked(
+    rq: StoreRequest,
+    inst: FileStoreInstance,
+    ds: Dataset,
+    mode: IngestMode,
+    c: { sop: string; series: string; study: string; status: number; reason?: string; kind?: StoreFailure['kind']; fromCommand: boolean; sopUidConflict: IngestPolicy['sopUidConflict'] },
+  ): Promise<IngestResult> {
+    const { sop, series, study, status, reason, kind, fromCommand, sopUidConflict } = c;
+    const existing = await this.index.instancesBySop(sop);
+    const same = existing.find((e) => e.seriesInstanceUid === series && e.studyInstanceUid === study);
+    let replace = false;
+    if (same) {
+      const policy = this.policy.duplicatePolicyFor?.(rq.callingAETitle) ?? this.policy.duplicatePolicy;
+      if (policy === 'reject') {
+        await inst.discard();
+        throw new StoreFailure('duplicate', `SOP Instance ${sop} is already stored (storage.duplicatePolicy reject)`);
+      }
+      if (policy === 'ignore') {
+        await inst.discard();
+        this.log.info('duplicate ignored: the stored instance is kept', { sopInstanceUid: sop, calling: rq.callingAETitle });
+        return { location: join(this.root, same.path), replaced: false, status, reason: reason ?? 'duplicate ignored (storage.duplicatePolicy)', kind, outcome: 'ignored', sopInstanceUid: sop };
+      }
+      replace = true;
+    } else if (existing.length > 0 && sopUidConflict === 'quarantine') {
+      const where = await this.quarantine(inst, ds, `SOP Instance UID ${sop} is already used in series ${existing[0]!.seriesInstanceUid}`);
+      return { location: where, replaced: false, status, reason: 'quarantined: SOP UID conflict', kind, outcome: 'quarantined', sopInstanceUid: sop };
+    }
+    const r = await this.place(rq, inst, ds, status, replace, mode.release, fromCommand && this.opts.ackMode === 'afterFileWrite');
+    return { ...r, reason: r.reason ?? reason, kind };
   }
 
   /** Renames the file into place, then commits its row; undoes the file when the index fails. */

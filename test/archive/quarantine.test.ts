@@ -39,6 +39,36 @@ async function datasetBytes(file: string): Promise<Buffer> {
   return b.subarray(datasetOffset(b));
 }
 
+test('STOR-041 under concurrency: one Series Instance UID in two studies, ingested at once, is still one study\'s; the others are quarantined', async () => {
+  const dir = await tmp();
+  const root = join(dir, 'data');
+  const a = new Archive({ root });
+  await a.open();
+  try {
+    // Six ingests at once, none of whose rows exists when the others check: three per study.
+    const files = await Promise.all([1, 2, 3, 4, 5, 6].map(async (n) => {
+      const f = join(dir, `in-${n}.dcm`);
+      await writeFile(f, ctFile({ study: n % 2 ? S1 : S2, series: X, sop: sop(n) }));
+      return f;
+    }));
+    const results = await Promise.all(files.map((f) => a.importFile(f)));
+    const stored = results.filter((r) => r.outcome === 'stored');
+    const quarantined = results.filter((r) => r.outcome === 'quarantined');
+    assert.equal(stored.length, 3, JSON.stringify(results.map((r) => r.outcome)));
+    assert.equal(quarantined.length, 3);
+    // The three stored are of one study, the quarantined of the other.
+    const studyOf = (r: { sopInstanceUid: string }) => (Number(r.sopInstanceUid.split('.').pop()) % 2 ? S1 : S2);
+    assert.equal(new Set(stored.map(studyOf)).size, 1);
+    assert.equal(new Set(quarantined.map(studyOf)).size, 1);
+    assert.notEqual(studyOf(stored[0]!), studyOf(quarantined[0]!));
+    assert.deepEqual(await a.index.studiesOfSeries(X), [studyOf(stored[0]!)]);
+    assert.equal((await a.listQuarantine()).length, 3);
+  } finally {
+    await a.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 test('release (STOR-042): a series UID conflict enters the index through the ingest path; the quarantine entry and file go', async () => {
   const dir = await tmp();
   const root = join(dir, 'data');
