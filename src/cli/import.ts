@@ -26,7 +26,10 @@ reported and skipped. Exit code 0 when every file was stored (warnings included)
 
   -c, --config FILE   configuration file (YAML or JSON)
   -d, --data DIR      data directory (store.root)
-  -j, --jobs N        files imported at once (default 4)
+  -j, --jobs N        files imported at once (default 4). Where order matters (one Series
+                      Instance UID in two studies: which is stored and which quarantined;
+                      demographic updates: which values are the latest), it is then the order
+                      in which files are ingested; --jobs 1 imports strictly in the order given
       --json          print one JSON line per file
   -q, --quiet         print only failures and the summary
   -h, --help          show this help`;
