@@ -156,6 +156,17 @@ function message(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+/** One call through the library's own NativeCodecs, a failure reported as `<what> <verb> failed: ...`. */
+function libraryCall(fn: DecodeFn | EncodeFn, buffer: { encodedBuffer: Uint8Array } | { decodedBuffer: Uint8Array }, d: PixelDescription, params: Record<string, unknown>, failed: string): WasmContext {
+  const { NativeCodecs, Context } = library();
+  const ctx = new Context({ ...contextAttrs(d), ...buffer });
+  try {
+    return NativeCodecs[fn](ctx, params);
+  } catch (err) {
+    throw new Error(`${failed} failed: ${message(err)}`);
+  }
+}
+
 /** The decoding exports and the photometric enumeration (CodecsContext.h), or undefined when the bundle differs. */
 function directApi(m: WasmLibrary): { fns: WasmApi; photometric: string[] } | undefined {
   const fns = (m.NativeCodecs as unknown as { wasmApi?: Partial<WasmApi> }).wasmApi;
@@ -174,6 +185,7 @@ function directApi(m: WasmLibrary): { fns: WasmApi; photometric: string[] } | un
 let shared: { ctx: number; params: number } | undefined;
 
 type DecodeFn = 'decodeJpeg' | 'decodeJpegLs' | 'decodeJpeg2000' | 'decodeHtJpeg2000';
+type EncodeFn = 'encodeJpeg' | 'encodeJpegLs' | 'encodeJpeg2000' | 'encodeHtJpeg2000';
 
 /**
  * Decodes one frame and hands the decoded bytes to `use`, whose result is returned. The bytes
@@ -191,17 +203,7 @@ type DecodeFn = 'decodeJpeg' | 'decodeJpegLs' | 'decodeJpeg2000' | 'decodeHtJpeg
 export function wasmDecode<T>(fn: DecodeFn, encoded: Uint8Array, d: PixelDescription, params: { convertColorspaceToRgb?: boolean }, use: (bytes: Uint8Array) => T): T {
   const what = fn.replace('decode', '');
   library();
-  if (!api) {
-    const { NativeCodecs, Context } = library();
-    const ctx = new Context({ ...contextAttrs(d), encodedBuffer: encoded });
-    let out: WasmContext;
-    try {
-      out = NativeCodecs[fn](ctx, params);
-    } catch (err) {
-      throw new Error(`${what} decoding failed: ${message(err)}`);
-    }
-    return use(out.getDecodedBuffer());
-  }
+  if (!api) return use(libraryCall(fn, { encodedBuffer: encoded }, d, params, `${what} decoding`).getDecodedBuffer());
   const { fns, photometric } = api;
   const attrs = contextAttrs(d);
   // As the library's Context.validate() does before every call, with its messages.
@@ -241,14 +243,7 @@ export function wasmDecode<T>(fn: DecodeFn, encoded: Uint8Array, d: PixelDescrip
   }
 }
 
-export function wasmEncode(fn: 'encodeJpeg' | 'encodeJpegLs' | 'encodeJpeg2000' | 'encodeHtJpeg2000', decoded: Uint8Array, d: PixelDescription, params: Record<string, unknown> = {}): WasmOutput {
-  const { NativeCodecs, Context } = library();
-  const ctx = new Context({ ...contextAttrs(d), decodedBuffer: decoded });
-  let out: WasmContext;
-  try {
-    out = NativeCodecs[fn](ctx, params);
-  } catch (err) {
-    throw new Error(`${fn.replace('encode', '')} encoding failed: ${message(err)}`);
-  }
+export function wasmEncode(fn: EncodeFn, decoded: Uint8Array, d: PixelDescription, params: Record<string, unknown> = {}): WasmOutput {
+  const out = libraryCall(fn, { decodedBuffer: decoded }, d, params, `${fn.replace('encode', '')} encoding`);
   return { bytes: out.getEncodedBuffer(), photometricInterpretation: out.getPhotometricInterpretation() };
 }
