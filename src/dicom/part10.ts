@@ -46,7 +46,15 @@ export interface FileReadOptions extends ReadOptions {
 
 /** Reads a DICOM file from disk, leaving bulk values on disk until they are read. */
 export function readDicomFile(path: string, opts: FileReadOptions = {}): DicomFile {
-  const src = new FileSource(path);
+  return readDicomFileFrom(new FileSource(path), path, opts);
+}
+
+/**
+ * As readDicomFile, through a source of the file's bytes made by the caller (some of them
+ * already in memory): the source is closed when the file cannot be read, and a parse error
+ * names `path`.
+ */
+export function readDicomFileFrom(src: ByteSource, path: string, opts: FileReadOptions = {}): DicomFile {
   try {
     return readDicom(src, opts);
   } catch (err) {

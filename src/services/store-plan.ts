@@ -5,10 +5,9 @@
  * and, once the peer has answered, the accepted context and transfer syntax for each file
  * (SEND-020 preference list; a conversion between uncompressed syntaxes when needed).
  */
-import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
-import { DicomParseError } from '../dicom/errors.js';
-import { readDicom, readDicomFile, type DicomFile } from '../dicom/part10.js';
-import { FIRST_WINDOW, FileSource, PrefixedFileSource } from '../dicom/source.js';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { readDicomFile, readDicomFileFrom, type DicomFile } from '../dicom/part10.js';
+import { FIRST_WINDOW, PrefixedFileSource } from '../dicom/source.js';
 import { lookupUid, transferSyntax, TS } from '../dicom/dictionary/index.js';
 import type { NegotiatedContext, Negotiated, ProposedContext } from '../net/index.js';
 import { canDecode, canEncode, encoderLimits, whyNotEncodable } from '../pixels/codecs/registry.js';
@@ -74,8 +73,11 @@ export function tsName(uid: string): string {
  */
 let scanBuffer: Buffer | undefined;
 
-/** The header of a file up to the SOP Instance UID, parsed from its first bytes (the rest read only if needed). */
-function readHead(path: string): DicomFile {
+/**
+ * The header of a file up to the SOP Instance UID, parsed from its first bytes (the rest read
+ * only if needed), and the file's size.
+ */
+function readHead(path: string): { file: DicomFile; size: number } {
   const buf = (scanBuffer ??= Buffer.allocUnsafe(FIRST_WINDOW));
   const fd = openSync(path, 'r');
   let n = 0;
@@ -86,14 +88,7 @@ function readHead(path: string): DicomFile {
   } finally {
     closeSync(fd);
   }
-  const src = new PrefixedFileSource(buf.subarray(0, n), path, size);
-  try {
-    return readDicom(src, { stopAtTag: 0x00080019 });
-  } catch (err) {
-    src.close();
-    if (err instanceof DicomParseError) throw err.withPath(path);
-    throw err;
-  }
+  return { file: readDicomFileFrom(new PrefixedFileSource(buf.subarray(0, n), path, size), path, { stopAtTag: 0x00080019 }), size };
 }
 
 /**
@@ -102,8 +97,9 @@ function readHead(path: string): DicomFile {
  */
 export function scanFile(path: string, index: number): StoreItem | string {
   let file;
+  let size: number;
   try {
-    file = readHead(path);
+    ({ file, size } = readHead(path));
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code) return `cannot read file (${code})`;
@@ -121,8 +117,6 @@ export function scanFile(path: string, index: number): StoreItem | string {
     const info = transferSyntax(ts);
     // The reader found an implicit data set behind a meta that says explicit: the bytes decide.
     if (info && !info.deflated && info.explicitVR && ds.explicitVR === false) ts = TS.ImplicitVRLittleEndian;
-    // The reader's source is the file itself (its size known from the open), unless it was inflated.
-    const size = file.source instanceof FileSource || file.source instanceof PrefixedFileSource ? file.source.size : statSync(path).size;
     return { index, path, sopClassUID, sopInstanceUID, transferSyntaxUID: ts, datasetOffset: file.datasetOffset, datasetBytes: Math.max(0, size - file.datasetOffset) };
   } finally {
     file.source.close();
