@@ -31,6 +31,7 @@ import {
   type InstanceEntry, type InstanceSelector, type QuarantineEntry, type RecyclableStudy, type StoredInstance,
 } from './index.js';
 import { columnValue, combinedPairs, matchAll, pnFamilyKeys, pnFamilyRanges, sqlPrefilter, type QueryKey } from './matching.js';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 
 export interface SqliteIndexOptions {
   /** PRAGMA synchronous in WAL mode (see the module comment). */
@@ -856,7 +857,7 @@ export class SqliteIndex implements ArchiveIndex {
       if (!this.matches(q, headers, byLevel)) continue;
       yield { headers };
       // Let other work (ingest, other queries) run between batches of matches.
-      if (++n % 64 === 0) await new Promise((res) => setImmediate(res));
+      if (++n % 64 === 0) await nextTurn();
     }
   }
 

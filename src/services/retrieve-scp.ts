@@ -35,6 +35,7 @@ import type { Destination } from './scu-connection.js';
 import { storeFiles, type StoreOptions, type StoreProgress, type StoreReport } from './storage-scu.js';
 import { DEFAULT_PROPOSAL, chooseContext, scanFile, type ContextChoice, type StoreItem } from './store-plan.js';
 import { openDataset, type Prepared as OpenedDataset } from './store-source.js';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 
 export const PATIENT_ROOT_MOVE = '1.2.840.10008.5.1.4.1.2.1.2';
 export const PATIENT_ROOT_GET = '1.2.840.10008.5.1.4.1.2.1.3';
@@ -397,7 +398,7 @@ export function getScp(opts: RetrieveScpOptions): Handler<'C-GET'> {
     type Ready = { item: StoreItem; choice: ContextChoice; data: OpenedDataset } | { why: string };
     const ready = async (i: number): Promise<Ready> => {
       // Started once the current sub-operation is on its way: its read is not on the critical path.
-      await new Promise<void>((res) => setImmediate(res));
+      await nextTurn();
       const item = scanFile(p.instances[i]!.file, i);
       if (typeof item === 'string') return { why: item };
       const choice = chooseContext(item, scpContexts, DEFAULT_PROPOSAL, peer);

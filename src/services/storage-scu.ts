@@ -24,6 +24,7 @@ import { DEFAULT_PROPOSAL, chooseContext, planAssociations, scanFile, tsName, ty
 import { DEFAULT_STORE_POLICY, judgeStoreStatus, type StorePolicy } from './store-status.js';
 import { Semaphore } from './semaphore.js';
 import { openDataset, type Prepared } from './store-source.js';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 
 export interface StoreOptions extends ScuOptions {
   /** Associations used in parallel (files are shared among them). Default 1 (SEND-010). */
@@ -415,7 +416,7 @@ class StoreJob {
         await Promise.race(inflight);
         // The instance read ahead goes out first (its turn is a chain of promise callbacks, as
         // is this loop's): only then is the next one read, while the sent one is on the wire.
-        await new Promise<void>((res) => setImmediate(res));
+        await nextTurn();
       }
     }
     await Promise.all(inflight);
