@@ -379,47 +379,43 @@ export class Archive implements StorageSink {
         return { location: where, replaced: false, status, reason: `quarantined: series UID conflict`, kind, outcome: 'quarantined', sopInstanceUid: sop };
       }
       // Registered in the same turn as the check (no other ingest can run in between).
-      if (inFlight) inFlight.count++;
-      else this.seriesInFlight.set(series, { study, count: 1 });
-      try {
-        return await this.ingestChecked(rq, inst, ds, mode, { sop, series, study, status, reason, kind, fromCommand, sopUidConflict });
-      } finally {
-        const f = this.seriesInFlight.get(series)!;
-        if (--f.count === 0) this.seriesInFlight.delete(series);
-      }
+      return this.whileIngesting(series, study, async () => {
+        const existing = await this.index.instancesBySop(sop);
+        const same = existing.find((e) => e.seriesInstanceUid === series && e.studyInstanceUid === study);
+        let replace = false;
+        if (same) {
+          const policy = this.policy.duplicatePolicyFor?.(rq.callingAETitle) ?? this.policy.duplicatePolicy;
+          if (policy === 'reject') {
+            await inst.discard();
+            throw new StoreFailure('duplicate', `SOP Instance ${sop} is already stored (storage.duplicatePolicy reject)`);
+          }
+          if (policy === 'ignore') {
+            await inst.discard();
+            this.log.info('duplicate ignored: the stored instance is kept', { sopInstanceUid: sop, calling: rq.callingAETitle });
+            return { location: join(this.root, same.path), replaced: false, status, reason: reason ?? 'duplicate ignored (storage.duplicatePolicy)', kind, outcome: 'ignored', sopInstanceUid: sop };
+          }
+          replace = true;
+        } else if (existing.length > 0 && sopUidConflict === 'quarantine') {
+          const where = await this.quarantine(inst, ds, `SOP Instance UID ${sop} is already used in series ${existing[0]!.seriesInstanceUid}`);
+          return { location: where, replaced: false, status, reason: 'quarantined: SOP UID conflict', kind, outcome: 'quarantined', sopInstanceUid: sop };
+        }
+        const r = await this.place(rq, inst, ds, status, replace, mode.release, fromCommand && this.opts.ackMode === 'afterFileWrite');
+        return { ...r, reason: r.reason ?? reason, kind };
+      });
     });
   }
 
-  /** The rest of ingest once the series is known not to conflict: duplicates, SOP UID conflicts, placing. */
-  private async ingestChecked(
-    rq: StoreRequest,
-    inst: FileStoreInstance,
-    ds: Dataset,
-    mode: IngestMode,
-    c: { sop: string; series: string; study: string; status: number; reason?: string; kind?: StoreFailure['kind']; fromCommand: boolean; sopUidConflict: IngestPolicy['sopUidConflict'] },
-  ): Promise<IngestResult> {
-    const { sop, series, study, status, reason, kind, fromCommand, sopUidConflict } = c;
-    const existing = await this.index.instancesBySop(sop);
-    const same = existing.find((e) => e.seriesInstanceUid === series && e.studyInstanceUid === study);
-    let replace = false;
-    if (same) {
-      const policy = this.policy.duplicatePolicyFor?.(rq.callingAETitle) ?? this.policy.duplicatePolicy;
-      if (policy === 'reject') {
-        await inst.discard();
-        throw new StoreFailure('duplicate', `SOP Instance ${sop} is already stored (storage.duplicatePolicy reject)`);
-      }
-      if (policy === 'ignore') {
-        await inst.discard();
-        this.log.info('duplicate ignored: the stored instance is kept', { sopInstanceUid: sop, calling: rq.callingAETitle });
-        return { location: join(this.root, same.path), replaced: false, status, reason: reason ?? 'duplicate ignored (storage.duplicatePolicy)', kind, outcome: 'ignored', sopInstanceUid: sop };
-      }
-      replace = true;
-    } else if (existing.length > 0 && sopUidConflict === 'quarantine') {
-      const where = await this.quarantine(inst, ds, `SOP Instance UID ${sop} is already used in series ${existing[0]!.seriesInstanceUid}`);
-      return { location: where, replaced: false, status, reason: 'quarantined: SOP UID conflict', kind, outcome: 'quarantined', sopInstanceUid: sop };
+  /** Runs `fn` with the series registered as being ingested in `study` (seriesInFlight). */
+  private async whileIngesting<T>(series: string, study: string, fn: () => Promise<T>): Promise<T> {
+    const f = this.seriesInFlight.get(series);
+    if (f) f.count++;
+    else this.seriesInFlight.set(series, { study, count: 1 });
+    try {
+      return await fn();
+    } finally {
+      const g = this.seriesInFlight.get(series)!;
+      if (--g.count === 0) this.seriesInFlight.delete(series);
     }
-    const r = await this.place(rq, inst, ds, status, replace, mode.release, fromCommand && this.opts.ackMode === 'afterFileWrite');
-    return { ...r, reason: r.reason ?? reason, kind };
   }
 
   /** Renames the file into place, then commits its row; undoes the file when the index fails. */
