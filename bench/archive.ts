@@ -62,7 +62,7 @@ import {
   type ArchiveLayout, type BuiltArchive, type StudyPlan,
 } from './archive-data.js';
 import { freePort, waitListening } from './ports.js';
-import { machineLines, sh } from './machine.js';
+import { cpuMs, machineLines, sh } from './machine.js';
 
 const root = repoRoot();
 const argv = process.argv.slice(2);
@@ -474,36 +474,6 @@ async function runQueries(s: Server, queries: readonly Query[], clipAt: number):
   return out;
 }
 
-/** utime, stime, cutime, cstime and the parent of a process, from /proc/PID/stat (clock ticks). */
-function procStat(pid: number): { ppid: number; ticks: number } | undefined {
-  try {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
-    return { ppid: Number(fields[1]), ticks: Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]) };
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * User + system CPU time of a server, ms, from /proc (clock ticks of 10 ms): the process (every
- * thread), its children that ended and were waited for, and its live children (dcmqrscp forks
- * one per association).
- */
-function cpuMs(pid: number | undefined): number {
-  if (pid === undefined) return NaN;
-  const own = procStat(pid);
-  if (!own) return NaN;
-  let ticks = own.ticks;
-  for (const e of readdirSync('/proc')) {
-    if (!/^\d+$/.test(e)) continue;
-    const c = procStat(Number(e));
-    if (c && c.ppid === pid) ticks += c.ticks;
-  }
-  return (ticks * 1000) / ticksPerSecond;
-}
-
-const ticksPerSecond = Number(sh('getconf CLK_TCK')) || 100;
 
 function quantile(xs: readonly number[], q: number): number {
   if (xs.length === 0) return NaN;

@@ -35,7 +35,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureCTSeries, repoRoot, type DataSet } from './data.js';
 import { freePort, waitListening } from './ports.js';
-import { machineLines, sh } from './machine.js';
+import { cpuMs, machineLines, sh } from './machine.js';
 
 const root = repoRoot();
 const argv = process.argv.slice(2);
@@ -75,17 +75,6 @@ const LAYER_NAMES: Record<LayerKind, string> = {
   'layer-archive': 'Tracer network + Archive (FileStore + SQLite index)',
 };
 
-/** CPU seconds of a process from /proc (utime + stime, clock ticks of 1/100 s on Linux). */
-function processCpu(pid: number | undefined): number {
-  if (!pid) return NaN;
-  try {
-    const f = readFileSync(`/proc/${pid}/stat`, 'latin1');
-    const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
-    return (Number(rest[11]) + Number(rest[12])) / 100;
-  } catch {
-    return NaN;
-  }
-}
 
 
 
@@ -136,7 +125,7 @@ async function startReceiver(kind: ReceiverKind, base: string, shim: string | un
     dir,
     proc,
     count: () => countFiles(dir, pred),
-    cpu: () => processCpu(proc.pid),
+    cpu: () => cpuMs(proc.pid) / 1000,
     stop: () =>
       new Promise<void>((resolve) => {
         if (proc.exitCode !== null) return resolve();
