@@ -19,6 +19,7 @@ import { closeSync, createReadStream, existsSync, fsync, mkdirSync, openSync, re
 import { mkdir, readdir, rm, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInflateRaw } from 'node:zlib';
+import { copyBytes } from '../dicom/bytes.js';
 import { Dataset } from '../dicom/dataset.js';
 import { transferSyntax } from '../dicom/dictionary/index.js';
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from '../dicom/implementation.js';
@@ -245,7 +246,7 @@ export class FileStore implements StorageSink {
         // The association's chunks, each valid only during the call (src/net/transport.ts):
         // copied into a reused batch buffer, written whenever it is full.
         const out = new BatchWriter(this.takeBatch(), (b) => {
-          prefix ??= Buffer.from(b.subarray(0, FIRST_WINDOW));
+          prefix ??= copyBytes(b, 0, Math.min(FIRST_WINDOW, b.length));
           try {
             writeFully(this.io, fd!, [b]);
           } catch (err) {

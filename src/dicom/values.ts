@@ -6,6 +6,7 @@ import type { CharacterSet } from './charset.js';
 import type { Dataset } from './dataset.js';
 import type { Element } from './element.js';
 import type { VR } from './vr.js';
+import { copyBytes } from './bytes.js';
 import { VRS, vrInfo } from './vr.js';
 
 /** A decoded value: text, number, 64-bit integer, or bytes for OB/UN-like VRs. */
@@ -119,7 +120,7 @@ export function encodeNumbers(values: readonly (number | bigint)[], vr: VR, le: 
 export function swapBytes(b: Buffer, vr: VR): Buffer {
   const unit = VRS[vr].isString ? 0 : vr === 'AT' ? 2 : VRS[vr].unitSize;
   if (unit <= 1 || vr === 'UN' || vr === 'OB') return b;
-  const out = Buffer.from(b);
+  const out = copyBytes(b);
   const whole = out.length - (out.length % unit);
   const view = out.subarray(0, whole);
   if (unit === 2) view.swap16();

@@ -13,6 +13,7 @@
  *   body is read (REQUIREMENTS ASSOC-012).
  */
 import { PduDecodeError } from './errors.js';
+import { copyBytes } from '../dicom/bytes.js';
 import { PDU_HEADER_LENGTH, PDU_NAMES, PduType } from './pdu.js';
 
 /** Why the reader stopped: the association maps each kind to a state machine event. */
@@ -106,7 +107,7 @@ export class PduReader {
         case S.Body: {
           const k = Math.min(this.pduLeft, n - off);
           // A copy: the chunk is only valid during push() (transport.ts).
-          this.bodyParts.push(Buffer.from(chunk.subarray(off, off + k)));
+          this.bodyParts.push(copyBytes(chunk, off, off + k));
           off += k;
           this.pduLeft -= k;
           if (this.pduLeft === 0) this.onBody();

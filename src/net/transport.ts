@@ -14,6 +14,7 @@
  * read the same way.
  */
 import net from 'node:net';
+import { copyBytes } from '../dicom/bytes.js';
 import type { Duplex } from 'node:stream';
 
 /** Size of the reused read buffer: what one read takes from the socket at most (node's default). */
@@ -49,7 +50,7 @@ function onreadOf(slot: ReadSlot): net.OnReadOpts {
       const chunk = Buffer.from(buf.buffer, buf.byteOffset, n);
       if (slot.observers) for (const o of slot.observers) o(chunk);
       if (slot.onData) slot.onData(chunk);
-      else slot.queued.push(Buffer.from(chunk));
+      else slot.queued.push(copyBytes(chunk));
       if (POISON) chunk.fill(0xee);
       return true;
     },

@@ -14,6 +14,7 @@ import type { Element } from '../dicom/element.js';
 import { transferSyntax } from '../dicom/dictionary/index.js';
 import type { DicomFile } from '../dicom/part10.js';
 import { frameFragments } from './encapsulation.js';
+import { copyBytes } from '../dicom/bytes.js';
 import { decoderFor, loadCodec } from './codecs/registry.js';
 
 /** Pixel Data (7FE0,0010), Float Pixel Data (7FE0,0008), Double Float Pixel Data (7FE0,0009). */
@@ -198,11 +199,11 @@ function nativeBytes(ds: Dataset, el: Element, start: number, length: number, wi
   if (width === 1) {
     const from = start & ~1;
     const to = Math.min(el.length - (el.length % 2), (start + length + 1) & ~1);
-    const words = Buffer.from(el.slice(from, Math.max(0, to - from)));
+    const words = copyBytes(el.slice(from, Math.max(0, to - from)));
     words.swap16();
     return words.subarray(start - from, start - from + length);
   }
-  const copy = Buffer.from(el.slice(start, length));
+  const copy = copyBytes(el.slice(start, length));
   const whole = copy.subarray(0, copy.length - (copy.length % width));
   if (width === 2) whole.swap16(); else if (width === 4) whole.swap32(); else if (width === 8) whole.swap64();
   return copy;

@@ -8,6 +8,7 @@
 import { DimseDecodeError } from '../errors.js';
 import { NO_DATA_SET, decodeCommandSet } from './command-set.js';
 import { DatasetStream } from './dataset-stream.js';
+import { copyBytes } from '../../dicom/bytes.js';
 import { messageFromCommandSet, type AnyMessage } from './messages.js';
 
 export interface AssemblerSink {
@@ -71,7 +72,7 @@ export class MessageAssembler {
     if (this.failed) return;
     if (this.fragmentIsCommand) {
       // Copied: the chunk is only valid during this call (transport.ts).
-      this.cmdParts.push(Buffer.from(chunk));
+      this.cmdParts.push(copyBytes(chunk));
       this.cmdLength += chunk.length;
     } else if (this.dataset && chunk.length > 0) {
       if (!this.dataset.destroyed && !this.dataset.pushChunk(chunk)) this.sink.pause();

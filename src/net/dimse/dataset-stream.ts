@@ -10,6 +10,7 @@
  * and never copied here: a consumer that writes the bytes out (a C-STORE into a file) copies
  * them once, into its own write buffer.
  */
+import { copyBytes } from '../../dicom/bytes.js';
 import { Readable } from 'node:stream';
 
 /** Takes a chunk of the data set; it is valid only during the call. */
@@ -42,7 +43,7 @@ export class DatasetStream extends Readable {
   pushChunk(chunk: Buffer): boolean {
     this.received += chunk.length;
     const c = this.consumer;
-    if (!c) return this.push(Buffer.from(chunk));
+    if (!c) return this.push(copyBytes(chunk));
     try {
       c.take(chunk);
     } catch (err) {
