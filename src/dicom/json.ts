@@ -75,24 +75,21 @@ export function toJSON(ds: Dataset, opts: ToJsonOptions = {}): JsonDataset {
     // Group lengths are not part of the JSON model (PS3.18 F.2.1).
     if (el.tag % 0x10000 === 0) continue;
     const vr = el.vr;
-    const attr: JsonAttribute = { vr };
-    out[tagKey(el.tag)] = attr;
+    const key = tagKey(el.tag);
+    // Each attribute object is made whole, as one literal: adding a property to `{ vr }`
+    // afterwards costs a shape transition and a property store allocated per attribute.
     if (el.items) {
-      attr.Value = el.items.map((it) => toJSON(it, opts));
-      if (attr.Value.length === 0) delete attr.Value;
-      continue;
-    }
-    if (el.fragments || BINARY_VRS.has(vr)) {
-      if (el.length === 0) continue;
+      out[key] = el.items.length > 0 ? { vr, Value: el.items.map((it) => toJSON(it, opts)) } : { vr };
+    } else if (el.fragments || BINARY_VRS.has(vr)) {
       const len = el.fragments ? Infinity : el.length;
-      const uri = len > threshold ? makeURI(el) : undefined;
-      if (uri) attr.BulkDataURI = uri;
-      else attr.InlineBinary = binaryValue(el, ds).toString('base64');
-      continue;
+      const uri = el.length !== 0 && len > threshold ? makeURI(el) : undefined;
+      if (el.length === 0) out[key] = { vr };
+      else if (uri) out[key] = { vr, BulkDataURI: uri };
+      else out[key] = { vr, InlineBinary: binaryValue(el, ds).toString('base64') };
+    } else {
+      const vals = el.length === 0 ? [] : jsonValues(el, ds);
+      out[key] = vals.length > 0 ? { vr, Value: vals } : { vr };
     }
-    if (el.length === 0) continue;
-    const vals = jsonValues(el, ds);
-    if (vals.length > 0) attr.Value = vals;
   }
   return out;
 }

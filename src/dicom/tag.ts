@@ -25,11 +25,26 @@ export function formatTag(t: Tag): string {
 /** Two upper-case hex digits for every byte value (tagKey is on the JSON hot path). */
 const HEX2: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).toUpperCase().padStart(2, '0'));
 
+/**
+ * Keys made so far, by tag. A key used as an object's property name must be flat and
+ * internalized (hashed, looked up in V8's string table) first: a fresh string per use cost
+ * more than the rest of building a header's JSON model. Bounded, since private tags are many.
+ */
+const TAG_KEYS = new Map<Tag, string>();
+
 /** `GGGGEEEE`, the key notation of the DICOM JSON model (PS3.18 F.2.1.1). */
 export function tagKey(t: Tag): string {
-  const g = Math.floor(t / 0x10000) & 0xffff;
-  const e = t & 0xffff;
-  return HEX2[g >> 8]! + HEX2[g & 0xff]! + HEX2[e >> 8]! + HEX2[e & 0xff]!;
+  let key = TAG_KEYS.get(t);
+  if (key === undefined) {
+    const g = Math.floor(t / 0x10000) & 0xffff;
+    const e = t & 0xffff;
+    key = HEX2[g >> 8]! + HEX2[g & 0xff]! + HEX2[e >> 8]! + HEX2[e & 0xff]!;
+    if (TAG_KEYS.size >= 65_536) TAG_KEYS.clear();
+    // As a property name once, so that the string kept is the internalized one.
+    key = Object.keys({ [key]: 0 })[0]!;
+    TAG_KEYS.set(t, key);
+  }
+  return key;
 }
 
 function hex4(n: number): string {
