@@ -24,7 +24,11 @@ export interface RequestContext {
   /** The request's data set, streamed; undefined when the request has none. */
   dataset: DatasetStream | undefined;
   presentationContext: NegotiatedContext;
-  /** Aborted on C-CANCEL-RQ for this request, or when the association ends. */
+  /**
+   * Aborted on C-CANCEL-RQ for this request (C-FIND, C-GET, C-MOVE), or when the association
+   * ends. The requests no C-CANCEL reaches share one signal per association: a listener added
+   * to it must be removed when the request is done.
+   */
   signal: AbortSignal;
 }
 
