@@ -322,10 +322,11 @@ export class FileStore implements StorageSink {
       done = true;
       source?.close();
       try {
-        const syncError = await synced;
-        if (syncError) throw ioFailure(`cannot write ${tmp}`, syncError);
-        close();
-        return await this.place(tmp, parsed);
+        const fileDurable = synced!.then((syncError) => {
+          if (syncError) throw ioFailure(`cannot write ${tmp}`, syncError);
+          close();
+        });
+        return await this.place(tmp, parsed, fileDurable);
       } catch (err) {
         await cleanup();
         throw err instanceof StoreFailure ? err : ioFailure('cannot store the instance', err);
@@ -408,10 +409,10 @@ export class FileStore implements StorageSink {
   }
 
   /**
-   * Moves a complete, fsynced temporary file to its place and starts making the move durable
-   * (PlacedInstance.durable).
+   * Moves a complete temporary file to its place once `fileDurable` says it is on disk, and
+   * starts making the move durable (PlacedInstance.durable).
    */
-  private async place(tmp: string, ds: Dataset): Promise<PlacedInstance> {
+  private async place(tmp: string, ds: Dataset, fileDurable: Promise<void>): Promise<PlacedInstance> {
     const study = ds.string(0x0020000d);
     const series = ds.string(0x0020000e);
     const sop = ds.string(0x00080018);
@@ -422,7 +423,12 @@ export class FileStore implements StorageSink {
     const studyDir = join(this.root, study!);
     const dir = join(studyDir, series!);
     const location = join(dir, `${sop}.dcm`);
-    await this.ensureDir(studyDir, dir);
+    // A new study or series directory is made, and its entry made durable, while the file's
+    // fsync is still running: the two waits for the disk overlap instead of adding up.
+    const dirsReady = this.ensureDir(studyDir, dir);
+    dirsReady.catch(() => undefined); // awaited below, after the file; never left unhandled
+    await fileDurable;
+    await dirsReady;
     // Whether a file was replaced: for the bare store's callers (the archive knows from its index).
     const replaced = existsSync(location);
     try {
@@ -442,15 +448,25 @@ export class FileStore implements StorageSink {
     return { location, replaced, durable };
   }
 
-  /** Makes `<root>/<study>/<series>` exist, each new entry durable (its parent fsynced). */
+  /**
+   * Makes `<root>/<study>/<series>` exist, each new entry durable (its parent fsynced). Both
+   * directories are made first, then both parents synced at once: should a crash come
+   * between the two syncs, only directories nobody was told of are lost.
+   */
   private async ensureDir(studyDir: string, dir: string): Promise<void> {
     if (this.knownDirs.has(dir)) return;
     const durable = this.opts.fsync !== false;
-    if (!this.knownDirs.has(studyDir)) {
-      await mkdirDurable(this.root, studyDir, durable);
-      this.remember(studyDir);
+    const syncDir = this.io.syncDir ?? fsyncDir;
+    const syncs: Promise<void>[] = [];
+    const newStudy = !this.knownDirs.has(studyDir);
+    if (newStudy) {
+      makeDir(studyDir);
+      if (durable) syncs.push(syncDir(this.root));
     }
-    await mkdirDurable(studyDir, dir, durable);
+    makeDir(dir);
+    if (durable) syncs.push(syncDir(studyDir));
+    await Promise.all(syncs);
+    if (newStudy) this.remember(studyDir);
     this.remember(dir);
   }
 
@@ -614,15 +630,14 @@ export async function fsyncDir(dir: string): Promise<void> {
 }
 
 /**
- * Creates `dir` (a child of `parent`) if needed, and makes its entry durable by syncing the
- * parent: also when it exists already, since it may have just been made by a concurrent
- * C-STORE whose fsync of the parent has not finished (FileStore calls this once per directory).
+ * Creates `dir` if needed. Its parent is synced by the caller also when it exists already,
+ * since it may have just been made by a concurrent C-STORE whose sync of the parent has not
+ * finished (FileStore does this once per directory).
  */
-async function mkdirDurable(parent: string, dir: string, durable = true): Promise<void> {
+function makeDir(dir: string): void {
   try {
     mkdirSync(dir);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
   }
-  if (durable) await fsyncDir(parent);
 }

@@ -7,9 +7,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { deflateRawSync } from 'node:zlib';
 import { CStoreRq, DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN, EXPLICIT_VR_LITTLE_ENDIAN, VERIFICATION_SOP_CLASS, IMPLICIT_VR_LITTLE_ENDIAN } from '../../src/net/index.js';
 import { fsyncDir, nodeIo, type FileStoreIo } from '../../src/archive/file-store.js';
@@ -278,25 +279,35 @@ test('A700: the directory fsync after the rename fails (EIO, injected): no file,
   }
 });
 
-test('store.fsync: every stored file and its directory are fsynced before success; false skips both', async () => {
+test('store.fsync: every stored file, its directory and new directories\' parents are fsynced before success; false skips all', async () => {
   for (const fsync of [true, false]) {
     let fileSyncs = 0;
-    let dirSyncs = 0;
+    /** Directories (relative to the root) whose fsync finished, in order, and when the file was renamed. */
+    const dirSyncs: string[] = [];
+    let node: TestNode | undefined;
     const io: FileStoreIo = {
       ...nodeIo,
       fsync: (fd) => (fileSyncs++, nodeIo.fsync(fd)),
       syncDir: async (dir) => {
-        dirSyncs++;
+        const rel = relative(node!.root, dir) || '.';
+        // The parents' syncs made slow: the rename must still wait for them.
+        if (rel !== `${STUDY}/${SERIES}`) await new Promise((r) => setTimeout(r, 50));
         await fsyncDir(dir);
+        // Whether the file was in place before this sync finished: only after the series directory's.
+        const renamed = existsSync(join(node!.root, STUDY, SERIES, `${SOP}.dcm`));
+        dirSyncs.push(`${rel}${renamed ? ' (after the rename)' : ''}`);
       },
     };
-    const node = await startTestNode((c) => (c.store.fsync = fsync), { io });
+    node = await startTestNode((c) => (c.store.fsync = fsync), { io });
     try {
       const rsp = await store(node, makeDataset({ sopInstance: SOP }, 1000));
       assert.equal(rsp.Status, 0);
       assert.deepEqual(await node.files(), [`${STUDY}/${SERIES}/${SOP}.dcm`]);
       assert.equal(fileSyncs, fsync ? 1 : 0);
-      assert.equal(dirSyncs, fsync ? 1 : 0);
+      // The new study and series directories' entries are durable (their parents synced) before
+      // the file is renamed into them; the series directory is synced after the rename.
+      assert.deepEqual(dirSyncs.slice().sort(), fsync ? ['.', STUDY, `${STUDY}/${SERIES} (after the rename)`] : []);
+      if (fsync) assert.equal(dirSyncs[2], `${STUDY}/${SERIES} (after the rename)`);
     } finally {
       await node.stop();
     }
