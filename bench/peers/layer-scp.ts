@@ -34,7 +34,7 @@ const dropAll: Handler<'C-STORE'> = async (_rq, ctx) => {
 
 let sink: (StorageSink & { open?(o?: object): Promise<unknown>; close?(): Promise<void> }) | undefined;
 if (mode === 'filestore') sink = new FileStore({ root: dir, fsync: false });
-if (mode === 'archive') sink = new Archive({ root: dir, fsync: false });
+if (mode === 'archive') sink = new Archive({ root: dir, fsync: false, checkpointInBackground: true });
 await sink?.open?.();
 
 const server = new AssociationServer({

@@ -79,6 +79,8 @@ export interface ArchiveOptions {
   /** The index; default the embedded SQLite one at <root>/.index/tracer.sqlite. */
   index?: ArchiveIndex;
   indexSynchronous?: 'normal' | 'full';
+  /** The index's WAL checkpoints on a worker thread (SqliteIndexOptions.checkpointInBackground). */
+  checkpointInBackground?: boolean;
   /** store.fsync (FileStoreOptions.fsync). */
   fsync?: boolean;
   patientMatchKeys?: readonly string[];
@@ -176,7 +178,7 @@ export class Archive implements StorageSink {
     this.log = opts.logger ?? silentLogger;
     this.policy = { ...DEFAULT_POLICY, ...opts.policy, fixups: { ...DEFAULT_POLICY.fixups, ...opts.policy?.fixups } };
     this.store = new FileStore({ root: opts.root, minFreeDiskMb: opts.minFreeDiskMb, implementation: opts.implementation, io: opts.io, fsync: opts.fsync });
-    this.index = opts.index ?? new SqliteIndex(join(opts.root, INDEX_DIR, 'tracer.sqlite'), { synchronous: opts.indexSynchronous, patientMatchKeys: opts.patientMatchKeys });
+    this.index = opts.index ?? new SqliteIndex(join(opts.root, INDEX_DIR, 'tracer.sqlite'), { synchronous: opts.indexSynchronous, patientMatchKeys: opts.patientMatchKeys, checkpointInBackground: opts.checkpointInBackground });
     this.writer = new IndexWriter(this.index, { maxBatch: Math.max(1, opts.indexBatchSize ?? 20), maxDelayMs: Math.max(0, (opts.indexFlushSeconds ?? 5) * 1000) });
     this.recycler = opts.autoDelete ? new Recycler({
       root: this.root,

@@ -32,6 +32,8 @@ import {
 } from './index.js';
 import { columnValue, combinedPairs, matchAll, pnFamilyKeys, pnFamilyRanges, sqlPrefilter, type QueryKey } from './matching.js';
 import { setImmediate as nextTurn } from 'node:timers/promises';
+import { Worker } from 'node:worker_threads';
+import type { CheckpointerData, CheckpointerMessage } from './checkpointer.js';
 
 export interface SqliteIndexOptions {
   /** PRAGMA synchronous in WAL mode (see the module comment). */
@@ -43,7 +45,21 @@ export interface SqliteIndexOptions {
    * its candidates: a page larger than findScp.maxMatches (500) answers most C-FINDs in one.
    */
   pageSize?: number;
+  /**
+   * WAL checkpoints on a worker thread (checkpointer.ts) instead of in the commits of the
+   * writing connection, which then blocks the event loop for two fsyncs every ~1000 pages
+   * written. For long-running writers (`tracer serve`, `import`); default off.
+   */
+  checkpointInBackground?: boolean | { intervalMs: number };
 }
+
+/**
+ * The writer's own automatic checkpoint while the worker checkpoints (pages): far above what
+ * the worker leaves between its checkpoints, so it only acts should the worker fall behind.
+ */
+const FALLBACK_AUTOCHECKPOINT = 10_000;
+/** SQLite's default automatic checkpoint (pages), back when the worker fails. */
+const DEFAULT_AUTOCHECKPOINT = 1000;
 
 /**
  * Version 2 adds the commit mark of an instance (committed_at, committed_by; COMMIT-006) and
@@ -243,6 +259,10 @@ export class SqliteIndex implements ArchiveIndex {
   private readonly st: Record<string, Database.Statement>;
   /** Entries whose CPU work prepareInstance did (weak: an entry never added costs nothing). */
   private readonly prepared = new WeakMap<InstanceEntry, Prepared>();
+  /** The checkpointing worker (checkpointInBackground), until close() or its failure. */
+  private checkpointer: Worker | undefined;
+  /** Checkpoints the worker reported, and the last one's counts: for tests and diagnostics. */
+  readonly checkpoints = { count: 0, walFrames: 0, checkpointed: 0, error: undefined as string | undefined };
 
   constructor(readonly path: string, opts: SqliteIndexOptions = {}) {
     mkdirSync(dirname(path), { recursive: true });
@@ -256,6 +276,10 @@ export class SqliteIndex implements ArchiveIndex {
     // unique indexes every ingest walks.
     this.db.pragma('temp_store = MEMORY');
     this.db.pragma('cache_size = -16384');
+    if (opts.checkpointInBackground) {
+      const intervalMs = typeof opts.checkpointInBackground === 'object' ? opts.checkpointInBackground.intervalMs : 250;
+      this.startCheckpointer({ path, synchronous: opts.synchronous === 'full' ? 'FULL' : 'NORMAL', intervalMs });
+    }
     this.db.exec(DDL);
     const v = this.db.prepare('SELECT value FROM meta WHERE key = ?').get('schema') as Row | undefined;
     if (!v) this.db.prepare('INSERT INTO meta(key, value) VALUES (?, ?)').run('schema', SCHEMA_VERSION);
@@ -722,7 +746,44 @@ export class SqliteIndex implements ArchiveIndex {
     else this.st.setMeta!.run(key, value);
   }
 
+  private startCheckpointer(data: CheckpointerData): void {
+    this.db.pragma(`wal_autocheckpoint = ${FALLBACK_AUTOCHECKPOINT}`);
+    const w = new Worker(new URL('./checkpointer.js', import.meta.url), { workerData: data });
+    // A server's index lives as long as the process; the worker must not keep it alive.
+    w.unref();
+    const failed = (message: string): void => {
+      if (this.checkpointer !== w) return;
+      this.checkpointer = undefined;
+      this.checkpoints.error = message;
+      if (this.db.open) this.db.pragma(`wal_autocheckpoint = ${DEFAULT_AUTOCHECKPOINT}`);
+      void w.terminate();
+    };
+    w.on('message', (m: CheckpointerMessage) => {
+      if (m.type === 'checkpoint') Object.assign(this.checkpoints, { count: this.checkpoints.count + 1, walFrames: m.walFrames, checkpointed: m.checkpointed });
+      else if (m.type === 'error') failed(m.message);
+    });
+    w.on('error', (err) => failed(err.message));
+    w.on('exit', (code) => failed(`checkpoint worker exited (${code})`));
+    this.checkpointer = w;
+  }
+
+  /** Stops the checkpointing worker: asked to close its connection, ended after 5 s regardless. */
+  private async stopCheckpointer(): Promise<void> {
+    const w = this.checkpointer;
+    if (!w) return;
+    this.checkpointer = undefined;
+    const stopped = new Promise<void>((resolve) => {
+      w.on('message', (m: CheckpointerMessage) => m.type === 'stopped' && resolve());
+      w.once('exit', () => resolve());
+    });
+    w.postMessage('stop');
+    const timer = setTimeout(() => void w.terminate(), 5000);
+    await stopped;
+    clearTimeout(timer);
+  }
+
   async close(): Promise<void> {
+    await this.stopCheckpointer();
     if (this.db.open) {
       try {
         this.db.pragma('wal_checkpoint(TRUNCATE)');

@@ -271,6 +271,8 @@ export function archiveFromConfig(
     root: config.store.root,
     minFreeDiskMb: s.minFreeDiskMb,
     indexSynchronous: config.store.indexSynchronous,
+    // serve, import and delete: the checkpoints' fsyncs off the event loop.
+    checkpointInBackground: true,
     fsync: config.store.fsync,
     ackMode: s.ackMode,
     indexBatchSize: config.store.indexBatchSize,

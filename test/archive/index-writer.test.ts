@@ -7,6 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { statSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +21,7 @@ import { StoreFailure, type StoreRequest } from '../../src/services/storage-scp.
 import { indexRows as rows, storedFiles as stored } from '../helpers/archive.js';
 import { requireTools } from '../helpers/peers.js';
 import { startServe } from '../helpers/serve-process.js';
+import { until } from '../helpers/node.js';
 
 const CT = '1.2.840.10008.5.1.4.1.1.2';
 const ELE = '1.2.840.10008.1.2.1';
@@ -103,6 +105,32 @@ test('IndexWriter: rows queued in one turn share a transaction; deferred rows wa
     await sqlite.close();
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test('checkpointInBackground: a worker thread checkpoints the WAL while the writer only appends; close() stops it', async () => {
+  const dir = await tmp();
+  const path = join(dir, 'i.sqlite');
+  const sqlite = new SqliteIndex(path, { checkpointInBackground: { intervalMs: 20 } });
+  try {
+    // The writer's own checkpoint only as a fallback, far beyond what these rows write.
+    assert.equal(sqlite.db.pragma('wal_autocheckpoint', { simple: true }), 10_000);
+    const before = statSync(path).size;
+    for (let i = 0; i < 40; i++) await sqlite.addInstance(entry({ sop: `${ROOT}.1.1.${i}` }), ADD);
+    // The worker reports a checkpoint that took every frame of the WAL into the database file.
+    await until(() => sqlite.checkpoints.checkpointed > 0 && sqlite.checkpoints.checkpointed === sqlite.checkpoints.walFrames, 10_000);
+    assert.equal(sqlite.checkpoints.error, undefined);
+    assert.ok(statSync(path).size > before, 'the database file holds the checkpointed pages');
+    // Writes go on beside it, and are checkpointed in turn.
+    const n = sqlite.checkpoints.count;
+    for (let i = 40; i < 60; i++) await sqlite.addInstance(entry({ sop: `${ROOT}.1.1.${i}` }), ADD);
+    await until(() => sqlite.checkpoints.count > n, 10_000);
+    assert.equal((await sqlite.instancesBySop(`${ROOT}.1.1.59`)).length, 1);
+  } finally {
+    await sqlite.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+  // Stopped by close(), not failed.
+  assert.equal(sqlite.checkpoints.error, undefined);
 });
 
 test('IndexWriter: touches() names the rows the duplicate and conflict checks need; a failing row takes no other with it', async () => {
