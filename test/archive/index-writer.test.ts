@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { statSync } from 'node:fs';
+import type { Worker } from 'node:worker_threads';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -131,6 +132,22 @@ test('checkpointInBackground: a worker thread checkpoints the WAL while the writ
   }
   // Stopped by close(), not failed.
   assert.equal(sqlite.checkpoints.error, undefined);
+});
+
+test('checkpointInBackground: should the worker end, the writer checkpoints by itself again (SQLite\'s default, 1000 pages)', async () => {
+  const dir = await tmp();
+  const sqlite = new SqliteIndex(join(dir, 'i.sqlite'), { checkpointInBackground: { intervalMs: 20 } });
+  try {
+    assert.equal(sqlite.db.pragma('wal_autocheckpoint', { simple: true }), 10_000);
+    await (sqlite as unknown as { checkpointer: Worker }).checkpointer.terminate();
+    await until(() => sqlite.checkpoints.error !== undefined, 5000);
+    assert.match(sqlite.checkpoints.error!, /exited/);
+    assert.equal(sqlite.db.pragma('wal_autocheckpoint', { simple: true }), 1000);
+    await sqlite.addInstance(entry({ sop: `${ROOT}.1.1.1` }), ADD);
+  } finally {
+    await sqlite.close();
+    await rm(dir, { recursive: true, force: true });
+  }
 });
 
 test('IndexWriter: touches() names the rows the duplicate and conflict checks need; a failing row takes no other with it', async () => {
