@@ -276,10 +276,6 @@ export class SqliteIndex implements ArchiveIndex {
     // unique indexes every ingest walks.
     this.db.pragma('temp_store = MEMORY');
     this.db.pragma('cache_size = -16384');
-    if (opts.checkpointInBackground) {
-      const intervalMs = typeof opts.checkpointInBackground === 'object' ? opts.checkpointInBackground.intervalMs : 250;
-      this.startCheckpointer({ path, synchronous: opts.synchronous === 'full' ? 'FULL' : 'NORMAL', intervalMs });
-    }
     this.db.exec(DDL);
     const v = this.db.prepare('SELECT value FROM meta WHERE key = ?').get('schema') as Row | undefined;
     if (!v) this.db.prepare('INSERT INTO meta(key, value) VALUES (?, ?)').run('schema', SCHEMA_VERSION);
@@ -363,6 +359,11 @@ export class SqliteIndex implements ArchiveIndex {
       }),
     );
     if (v && (v.value === '1' || v.value === '2')) this.migrateFrom2();
+    // Last: the schema is ready, and a constructor that throws leaves no worker behind.
+    if (opts.checkpointInBackground) {
+      const intervalMs = typeof opts.checkpointInBackground === 'object' ? opts.checkpointInBackground.intervalMs : 250;
+      this.startCheckpointer({ path, synchronous: opts.synchronous === 'full' ? 'FULL' : 'NORMAL', intervalMs });
+    }
   }
 
   /** Schema 2 to 3: patient_name filled from every patient's header, in one transaction with the version. */
