@@ -14,7 +14,8 @@
  * While rows wait, the writer answers for them (`touches`): the ingest path commits them before
  * it looks up duplicates and UID conflicts, so that those checks see every instance received.
  */
-import { asError, type AddOptions, type AddResult, type ArchiveIndex, type InstanceEntry } from './index.js';
+import { asError } from '../dicom/errors.js';
+import type { AddOptions, AddResult, ArchiveIndex, InstanceEntry } from './index.js';
 
 export interface IndexWriterOptions {
   /** store.indexBatchSize: rows per transaction at most. */

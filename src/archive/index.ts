@@ -207,8 +207,3 @@ export interface ArchiveIndex {
 export class DuplicateInstanceError extends Error {
   override name = 'DuplicateInstanceError';
 }
-
-/** A thrown value as an Error (a batch reports each entry's failure as one, in its place). */
-export function asError(err: unknown): Error {
-  return err instanceof Error ? err : new Error(String(err));
-}

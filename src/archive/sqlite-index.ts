@@ -19,6 +19,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { JsonAttribute, JsonDataset, JsonPN } from '../dicom/json.js';
+import { asError } from '../dicom/errors.js';
 import { tagKey } from '../dicom/tag.js';
 import {
   AGGREGATES, DEMOGRAPHIC_ATTRS, INSTANCE_KEYS, KEYS_BY_LEVEL, PATIENT_KEYS, SERIES_KEYS, STUDY_KEYS, storageLevelOf,
@@ -26,7 +27,6 @@ import {
 } from './attributes.js';
 import {
   DuplicateInstanceError,
-  asError,
   type AddOptions, type AddResult, type ArchiveIndex, type CommitMark, type DemographicChange, type FindMatch, type FindQuery, type IndexedInstance,
   type InstanceEntry, type InstanceSelector, type QuarantineEntry, type RecyclableStudy, type StoredInstance,
 } from './index.js';

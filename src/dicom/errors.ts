@@ -22,3 +22,8 @@ export class DicomParseError extends DicomError {
     return this.path ? this : new DicomParseError(this.reason, this.offset, path);
   }
 }
+
+/** A thrown value as an Error (a rejection, or a batch's failure reported in its place). */
+export function asError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
+}

@@ -11,6 +11,7 @@
  * them once, into its own write buffer.
  */
 import { copyBytes } from '../../dicom/bytes.js';
+import { asError } from '../../dicom/errors.js';
 import { Readable } from 'node:stream';
 
 /** Takes a chunk of the data set; it is valid only during the call. */
@@ -48,7 +49,7 @@ export class DatasetStream extends Readable {
       c.take(chunk);
     } catch (err) {
       // The consumer failed (a write error): the rest of the data set is dropped.
-      this.destroy(err instanceof Error ? err : new Error(String(err)));
+      this.destroy(asError(err));
     }
     return true;
   }
@@ -86,7 +87,7 @@ export class DatasetStream extends Readable {
         try {
           take(c);
         } catch (err) {
-          const e = err instanceof Error ? err : new Error(String(err));
+          const e = asError(err);
           this.destroy(e);
           return reject(e);
         }
