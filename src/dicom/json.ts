@@ -80,14 +80,13 @@ export function toJSON(ds: Dataset, opts: ToJsonOptions = {}): JsonDataset {
     // afterwards costs a shape transition and a property store allocated per attribute.
     if (el.items) {
       out[key] = el.items.length > 0 ? { vr, Value: el.items.map((it) => toJSON(it, opts)) } : { vr };
+    } else if (el.length === 0) {
+      out[key] = { vr };
     } else if (el.fragments || BINARY_VRS.has(vr)) {
-      const len = el.fragments ? Infinity : el.length;
-      const uri = el.length !== 0 && len > threshold ? makeURI(el) : undefined;
-      if (el.length === 0) out[key] = { vr };
-      else if (uri) out[key] = { vr, BulkDataURI: uri };
-      else out[key] = { vr, InlineBinary: binaryValue(el, ds).toString('base64') };
+      const uri = (el.fragments ? Infinity : el.length) > threshold ? makeURI(el) : undefined;
+      out[key] = uri ? { vr, BulkDataURI: uri } : { vr, InlineBinary: binaryValue(el, ds).toString('base64') };
     } else {
-      const vals = el.length === 0 ? [] : jsonValues(el, ds);
+      const vals = jsonValues(el, ds);
       out[key] = vals.length > 0 ? { vr, Value: vals } : { vr };
     }
   }
