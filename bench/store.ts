@@ -75,9 +75,6 @@ const LAYER_NAMES: Record<LayerKind, string> = {
   'layer-archive': 'Tracer network + Archive (FileStore + SQLite index)',
 };
 
-
-
-
 function countFiles(dir: string, pred: (name: string) => boolean): number {
   let n = 0;
   for (const e of readdirSync(dir, { withFileTypes: true })) {
