@@ -26,6 +26,20 @@ async function tmp(): Promise<string> {
   return mkdtemp(join(tmpdir(), 'tracer-quarantine-'));
 }
 
+/** Runs `fn` on an archive with the default policies in a new directory, closed and removed after. */
+async function withArchive(fn: (a: Archive, dir: string, root: string) => Promise<void>): Promise<void> {
+  const dir = await tmp();
+  const root = join(dir, 'data');
+  const a = new Archive({ root });
+  await a.open();
+  try {
+    await fn(a, dir, root);
+  } finally {
+    await a.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 /** Writes the instance beside the store and imports it. */
 async function importCt(a: Archive, dir: string, study: string, n: number) {
   const f = join(dir, `in-${n}.dcm`);
@@ -39,88 +53,70 @@ async function datasetBytes(file: string): Promise<Buffer> {
   return b.subarray(datasetOffset(b));
 }
 
-test('STOR-041 under concurrency: one Series Instance UID in two studies, ingested at once, is still one study\'s; the others are quarantined', async () => {
-  const dir = await tmp();
-  const root = join(dir, 'data');
-  const a = new Archive({ root });
-  await a.open();
-  try {
-    // Six ingests at once, none of whose rows exists when the others check: three per study.
-    const files = await Promise.all([1, 2, 3, 4, 5, 6].map(async (n) => {
-      const f = join(dir, `in-${n}.dcm`);
-      await writeFile(f, ctFile({ study: n % 2 ? S1 : S2, series: X, sop: sop(n) }));
-      return f;
-    }));
-    const results = await Promise.all(files.map((f) => a.importFile(f)));
-    const stored = results.filter((r) => r.outcome === 'stored');
-    const quarantined = results.filter((r) => r.outcome === 'quarantined');
-    assert.equal(stored.length, 3, JSON.stringify(results.map((r) => r.outcome)));
-    assert.equal(quarantined.length, 3);
-    // The three stored are of one study, the quarantined of the other.
-    const studyOf = (r: { sopInstanceUid: string }) => (Number(r.sopInstanceUid.split('.').pop()) % 2 ? S1 : S2);
-    assert.equal(new Set(stored.map(studyOf)).size, 1);
-    assert.equal(new Set(quarantined.map(studyOf)).size, 1);
-    assert.notEqual(studyOf(stored[0]!), studyOf(quarantined[0]!));
-    assert.deepEqual(await a.index.studiesOfSeries(X), [studyOf(stored[0]!)]);
-    assert.equal((await a.listQuarantine()).length, 3);
-  } finally {
-    await a.close();
-    await rm(dir, { recursive: true, force: true });
+test('STOR-041 under concurrency: one Series Instance UID in two studies, ingested at once, is still one study\'s; the others are quarantined', () => withArchive(async (a, dir) => {
+  // Six ingests at once, none of whose rows exists when the others check: three per study.
+  const files = await Promise.all([1, 2, 3, 4, 5, 6].map(async (n) => {
+    const f = join(dir, `in-${n}.dcm`);
+    await writeFile(f, ctFile({ study: n % 2 ? S1 : S2, series: X, sop: sop(n) }));
+    return f;
+  }));
+  const results = await Promise.all(files.map((f) => a.importFile(f)));
+  const stored = results.filter((r) => r.outcome === 'stored');
+  const quarantined = results.filter((r) => r.outcome === 'quarantined');
+  assert.equal(stored.length, 3, JSON.stringify(results.map((r) => r.outcome)));
+  assert.equal(quarantined.length, 3);
+  // The three stored are of one study, the quarantined of the other.
+  const studyOf = (r: { sopInstanceUid: string }) => (Number(r.sopInstanceUid.split('.').pop()) % 2 ? S1 : S2);
+  assert.equal(new Set(stored.map(studyOf)).size, 1);
+  assert.equal(new Set(quarantined.map(studyOf)).size, 1);
+  assert.notEqual(studyOf(stored[0]!), studyOf(quarantined[0]!));
+  assert.deepEqual(await a.index.studiesOfSeries(X), [studyOf(stored[0]!)]);
+  assert.equal((await a.listQuarantine()).length, 3);
+}));
+
+test('release (STOR-042): a series UID conflict enters the index through the ingest path; the quarantine entry and file go', () => withArchive(async (a, dir, root) => {
+  assert.equal((await importCt(a, dir, S1, 1)).result.outcome, 'stored');
+  // Series X again, in study 2: quarantined (storage.seriesUidConflict default).
+  const q2 = await importCt(a, dir, S2, 2);
+  assert.equal(q2.result.outcome, 'quarantined');
+  assert.equal((await importCt(a, dir, S2, 3)).result.outcome, 'quarantined');
+  const listed = await a.listQuarantine();
+  assert.deepEqual(listed.map((e) => e.sopInstanceUid), [sop(2), sop(3)]);
+  for (const e of listed) {
+    assert.match(e.reason, new RegExp(`Series Instance UID ${X} is already used in study ${S1}`));
+    assert.equal(e.studyInstanceUid, S2);
   }
-});
+  assert.deepEqual(await a.index.selectInstances({ level: 'IMAGE', sopInstanceUids: [sop(2)] }), []);
 
-test('release (STOR-042): a series UID conflict enters the index through the ingest path; the quarantine entry and file go', async () => {
-  const dir = await tmp();
-  const root = join(dir, 'data');
-  const a = new Archive({ root });
-  await a.open();
-  try {
-    assert.equal((await importCt(a, dir, S1, 1)).result.outcome, 'stored');
-    // Series X again, in study 2: quarantined (storage.seriesUidConflict default).
-    const q2 = await importCt(a, dir, S2, 2);
-    assert.equal(q2.result.outcome, 'quarantined');
-    assert.equal((await importCt(a, dir, S2, 3)).result.outcome, 'quarantined');
-    const listed = await a.listQuarantine();
-    assert.deepEqual(listed.map((e) => e.sopInstanceUid), [sop(2), sop(3)]);
-    for (const e of listed) {
-      assert.match(e.reason, new RegExp(`Series Instance UID ${X} is already used in study ${S1}`));
-      assert.equal(e.studyInstanceUid, S2);
-    }
-    assert.deepEqual(await a.index.selectInstances({ level: 'IMAGE', sopInstanceUids: [sop(2)] }), []);
+  const r = await a.releaseQuarantined(listed[0]!.id);
+  assert.equal(r.outcome, 'stored');
+  assert.equal(r.location, join(root, S2, X, `${sop(2)}.dcm`));
+  // Stored as received: the data set bytes are those of the file first imported.
+  assert.deepEqual(await datasetBytes(r.location), await datasetBytes(q2.file));
+  assert.deepEqual((await a.index.studiesOfSeries(X)).sort(), [S1, S2]);
+  assert.equal((await a.index.selectInstances({ level: 'IMAGE', sopInstanceUids: [sop(2)] }))[0]!.studyInstanceUid, S2);
+  assert.deepEqual((await a.listQuarantine()).map((e) => e.sopInstanceUid), [sop(3)]);
+  assert.equal((await readdir(join(root, '.quarantine'))).length, 1, 'the released file left the quarantine directory');
+  assert.deepEqual(await a.index.pendingDeletions(), []);
+  await assert.rejects(a.releaseQuarantined(listed[0]!.id), QuarantineNotFoundError);
 
-    const r = await a.releaseQuarantined(listed[0]!.id);
-    assert.equal(r.outcome, 'stored');
-    assert.equal(r.location, join(root, S2, X, `${sop(2)}.dcm`));
-    // Stored as received: the data set bytes are those of the file first imported.
-    assert.deepEqual(await datasetBytes(r.location), await datasetBytes(q2.file));
-    assert.deepEqual((await a.index.studiesOfSeries(X)).sort(), [S1, S2]);
-    assert.equal((await a.index.selectInstances({ level: 'IMAGE', sopInstanceUids: [sop(2)] }))[0]!.studyInstanceUid, S2);
-    assert.deepEqual((await a.listQuarantine()).map((e) => e.sopInstanceUid), [sop(3)]);
-    assert.equal((await readdir(join(root, '.quarantine'))).length, 1, 'the released file left the quarantine directory');
-    assert.deepEqual(await a.index.pendingDeletions(), []);
-    await assert.rejects(a.releaseQuarantined(listed[0]!.id), QuarantineNotFoundError);
+  // Delete the other; the directory stays usable for the next quarantine.
+  const gone = await a.deleteQuarantined(listed[1]!.id);
+  assert.equal(gone.sopInstanceUid, sop(3));
+  assert.deepEqual(await a.listQuarantine(), []);
+  assert.deepEqual(await readdir(join(root, '.quarantine')), []);
+  await assert.rejects(a.deleteQuarantined(listed[1]!.id), /no quarantined instance with id/);
 
-    // Delete the other; the directory stays usable for the next quarantine.
-    const gone = await a.deleteQuarantined(listed[1]!.id);
-    assert.equal(gone.sopInstanceUid, sop(3));
-    assert.deepEqual(await a.listQuarantine(), []);
-    assert.deepEqual(await readdir(join(root, '.quarantine')), []);
-    await assert.rejects(a.deleteQuarantined(listed[1]!.id), /no quarantined instance with id/);
-
-    // Instance 2 once more: the conflict quarantines it again; released, it is a duplicate of the
-    // indexed one (duplicatePolicy ignore) and leaves the quarantine all the same.
-    assert.equal((await importCt(a, dir, S2, 2)).result.outcome, 'quarantined');
-    const [again] = await a.listQuarantine();
-    const dup = await a.releaseQuarantined(again!.id);
-    assert.equal(dup.outcome, 'ignored');
-    assert.deepEqual(await a.listQuarantine(), []);
-    assert.deepEqual(await readdir(join(root, '.quarantine')), []);
-    assert.equal((await a.index.counts()).instances, 2);
-  } finally {
-    await a.close();
-    await rm(dir, { recursive: true, force: true });
-  }
-});
+  // Instance 2 once more: the conflict quarantines it again; released, it is a duplicate of the
+  // indexed one (duplicatePolicy ignore) and leaves the quarantine all the same.
+  assert.equal((await importCt(a, dir, S2, 2)).result.outcome, 'quarantined');
+  const [again] = await a.listQuarantine();
+  const dup = await a.releaseQuarantined(again!.id);
+  assert.equal(dup.outcome, 'ignored');
+  assert.deepEqual(await a.listQuarantine(), []);
+  assert.deepEqual(await readdir(join(root, '.quarantine')), []);
+  assert.equal((await a.index.counts()).instances, 2);
+}));
 
 test('release: an instance that cannot be ingested stays in quarantine; the other storage.* policies apply', async () => {
   const dir = await tmp();
