@@ -69,28 +69,27 @@ export function fileBulkDataURI(el: Element): string | undefined {
 /** Converts a data set to the DICOM JSON model. */
 export function toJSON(ds: Dataset, opts: ToJsonOptions = {}): JsonDataset {
   const out: JsonDataset = {};
-  const threshold = opts.bulkDataThreshold ?? Infinity;
-  const makeURI = opts.bulkDataURI ?? fileBulkDataURI;
   for (const el of ds.elements()) {
     // Group lengths are not part of the JSON model (PS3.18 F.2.1).
     if (el.tag % 0x10000 === 0) continue;
-    const vr = el.vr;
-    const key = tagKey(el.tag);
-    // Each attribute object is made whole, as one literal: adding a property to `{ vr }`
-    // afterwards costs a shape transition and a property store allocated per attribute.
-    if (el.items) {
-      out[key] = el.items.length > 0 ? { vr, Value: el.items.map((it) => toJSON(it, opts)) } : { vr };
-    } else if (el.length === 0) {
-      out[key] = { vr };
-    } else if (el.fragments || BINARY_VRS.has(vr)) {
-      const uri = (el.fragments ? Infinity : el.length) > threshold ? makeURI(el) : undefined;
-      out[key] = uri ? { vr, BulkDataURI: uri } : { vr, InlineBinary: binaryValue(el, ds).toString('base64') };
-    } else {
-      const vals = jsonValues(el, ds);
-      out[key] = vals.length > 0 ? { vr, Value: vals } : { vr };
-    }
+    out[tagKey(el.tag)] = jsonAttribute(el, ds, opts);
   }
   return out;
+}
+
+/** One element of `ds` in the DICOM JSON model (the value toJSON gives it). */
+export function jsonAttribute(el: Element, ds: Dataset, opts: ToJsonOptions = {}): JsonAttribute {
+  const vr = el.vr;
+  // Each attribute object is made whole, as one literal: adding a property to `{ vr }`
+  // afterwards costs a shape transition and a property store allocated per attribute.
+  if (el.items) return el.items.length > 0 ? { vr, Value: el.items.map((it) => toJSON(it, opts)) } : { vr };
+  if (el.length === 0) return { vr };
+  if (el.fragments || BINARY_VRS.has(vr)) {
+    const uri = (el.fragments ? Infinity : el.length) > (opts.bulkDataThreshold ?? Infinity) ? (opts.bulkDataURI ?? fileBulkDataURI)(el) : undefined;
+    return uri ? { vr, BulkDataURI: uri } : { vr, InlineBinary: binaryValue(el, ds).toString('base64') };
+  }
+  const vals = jsonValues(el, ds);
+  return vals.length > 0 ? { vr, Value: vals } : { vr };
 }
 
 /**
@@ -183,44 +182,52 @@ export class JsonWriter {
     let first = true;
     for (let i = 0; i < els.length; i++) {
       const el = els[i]!;
-      const t = el.tag;
       // Group lengths are not part of the JSON model (PS3.18 F.2.1), as in toJSON.
-      if (t % 0x10000 === 0) continue;
-      const vr = el.vr;
-      // ,"GGGGEEEE":{"vr":"VR"
-      this.room(24);
-      const b = this.buf;
-      let p = this.pos;
-      if (!first) b[p++] = 0x2c;
+      if (el.tag % 0x10000 === 0) continue;
+      this.attribute(el, ds, !first);
       first = false;
-      b[p++] = 0x22;
-      for (let shift = 28; shift >= 0; shift -= 4) b[p++] = HEX[(t >>> shift) & 15]!;
-      for (let k = 0; k < KEY_VR.length; k++) b[p++] = KEY_VR[k]!;
-      b[p++] = vr.charCodeAt(0);
-      b[p++] = vr.charCodeAt(1);
-      b[p++] = 0x22;
-      this.pos = p;
-      if (el.items) {
-        const items = el.items;
-        if (items.length > 0) {
-          this.ascii(',"Value":[');
-          for (let k = 0; k < items.length; k++) {
-            if (k > 0) this.ascii(',');
-            this.dataset(items[k]!);
-          }
-          this.ascii(']');
+    }
+    this.ascii('}');
+  }
+
+  /**
+   * One element of `ds` as a member of a JSON object, `"GGGGEEEE":{...}`, after a comma when
+   * `comma` (the caller writes the braces): toJSON's attribute as text.
+   */
+  attribute(el: Element, ds: Dataset, comma: boolean): void {
+    const t = el.tag;
+    const vr = el.vr;
+    // ,"GGGGEEEE":{"vr":"VR"
+    this.room(24);
+    const b = this.buf;
+    let p = this.pos;
+    if (comma) b[p++] = 0x2c;
+    b[p++] = 0x22;
+    for (let shift = 28; shift >= 0; shift -= 4) b[p++] = HEX[(t >>> shift) & 15]!;
+    for (let k = 0; k < KEY_VR.length; k++) b[p++] = KEY_VR[k]!;
+    b[p++] = vr.charCodeAt(0);
+    b[p++] = vr.charCodeAt(1);
+    b[p++] = 0x22;
+    this.pos = p;
+    if (el.items) {
+      const items = el.items;
+      if (items.length > 0) {
+        this.ascii(',"Value":[');
+        for (let k = 0; k < items.length; k++) {
+          if (k > 0) this.ascii(',');
+          this.dataset(items[k]!);
         }
-      } else if (el.fragments || BINARY_VRS.has(vr)) {
-        if (el.length !== 0) {
-          const len = el.fragments ? Infinity : el.length;
-          const uri = len > this.threshold ? this.makeURI(el) : undefined;
-          if (uri) this.text(`,"BulkDataURI":${stringText(uri)}`);
-          else this.ascii(`,"InlineBinary":"${binaryValue(el, ds).toString('base64')}"`);
-        }
-      } else if (el.length !== 0) {
-        this.values(el, ds);
+        this.ascii(']');
       }
-      this.ascii('}');
+    } else if (el.fragments || BINARY_VRS.has(vr)) {
+      if (el.length !== 0) {
+        const len = el.fragments ? Infinity : el.length;
+        const uri = len > this.threshold ? this.makeURI(el) : undefined;
+        if (uri) this.text(`,"BulkDataURI":${stringText(uri)}`);
+        else this.ascii(`,"InlineBinary":"${binaryValue(el, ds).toString('base64')}"`);
+      }
+    } else if (el.length !== 0) {
+      this.values(el, ds);
     }
     this.ascii('}');
   }
