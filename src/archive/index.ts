@@ -7,7 +7,8 @@
  * embedded SQLite one (sqlite-index.ts). Matching semantics are not the index's: every
  * implementation narrows with its own query language and then applies matching.ts.
  */
-import type { JsonDataset } from '../dicom/json.js';
+import type { Dataset } from '../dicom/dataset.js';
+import type { JsonDataset, ToJsonOptions } from '../dicom/json.js';
 import type { Level, QueryModel } from './attributes.js';
 import type { MatchOptions, QueryKey } from './matching.js';
 
@@ -24,9 +25,20 @@ export interface InstanceEntry {
   size: number;
   /** (0002,0016) of the file: who sent it. */
   sourceAeTitle?: string;
-  /** The instance's whole header without bulk data, as DICOM JSON. */
+  /** The instance's whole header without bulk data, as DICOM JSON (HEADER_JSON). */
   header: JsonDataset;
+  /**
+   * The data set `header` is made of, when at hand (ingest): an index may make what it keeps
+   * straight from it, and the header is then only made if something reads it.
+   */
+  dataset?: Dataset;
 }
+
+/**
+ * What the header kept in the index holds: every element but bulk values (binary values over
+ * 1 KiB, and pixel data, are named 'omitted').
+ */
+export const HEADER_JSON: ToJsonOptions = { bulkDataThreshold: 1024, bulkDataURI: () => 'omitted' };
 
 /** One difference between an entity in the index and a newly received instance (STOR-050). */
 export interface DemographicChange {

@@ -32,7 +32,7 @@ import {
   type CommitResult, type ReceivedInstance, type StorageSink, type StoreRequest,
 } from '../services/storage-scp.js';
 import { FileStore, fsyncDir, type FileStoreInstance, type FileStoreIo } from './file-store.js';
-import { DuplicateInstanceError, type AddOptions, type AddResult, type ArchiveIndex, type DemographicUpdate, type InstanceEntry, type InstanceSelector, type QuarantineEntry, type StoredInstance } from './index.js';
+import { DuplicateInstanceError, HEADER_JSON, type AddOptions, type AddResult, type ArchiveIndex, type DemographicUpdate, type InstanceEntry, type InstanceSelector, type QuarantineEntry, type StoredInstance } from './index.js';
 import { IndexWriter } from './index-writer.js';
 import { Recycler, type AutoDeleteOptions } from './recycling.js';
 import { SqliteIndex } from './sqlite-index.js';
@@ -425,20 +425,19 @@ export class Archive implements StorageSink {
     const study = ds.string(0x0020000d)!, series = ds.string(0x0020000e)!, sop = ds.string(0x00080018)!;
     const rel = instancePath(study, series, sop);
     const abs = join(this.root, ...rel.split('/'));
-    const header = headerOf(ds);
+    const entry = entryOf({
+      path: rel, sopClassUid: ds.string(0x00080016)!, sopInstanceUid: sop, studyInstanceUid: study, seriesInstanceUid: series,
+      transferSyntaxUid: rq.transferSyntaxUid, size: inst.size, sourceAeTitle: rq.callingAETitle || undefined,
+    }, ds);
+    // The index's CPU work (header texts, key columns) runs now, while the file's fsync does,
+    // rather than between the rename and the response; a header that cannot be made fails here.
+    this.index.prepareInstance?.(entry);
     // An overwrite keeps the old file aside until the new row is in: a failure puts it back.
     let backup: string | undefined;
     if (replace) {
       backup = join(this.store.incoming, `${randomBytes(6).toString('hex')}.old`);
       await link(abs, backup).catch(() => (backup = undefined));
     }
-    const entry: InstanceEntry = {
-      path: rel, sopClassUid: ds.string(0x00080016)!, sopInstanceUid: sop, studyInstanceUid: study, seriesInstanceUid: series,
-      transferSyntaxUid: rq.transferSyntaxUid, size: inst.size, sourceAeTitle: rq.callingAETitle || undefined, header,
-    };
-    // The index's CPU work (header texts, key columns) runs now, while the file's fsync does,
-    // rather than between the rename and the response.
-    this.index.prepareInstance?.(entry);
     const placed = await inst.place();
     // An overwrite waits for its rename to be durable before the row changes: a failure can then
     // still put the old file back under the old row. So does a release from quarantine, whose
@@ -805,7 +804,16 @@ function commandMismatch(rq: StoreRequest, ds: Dataset): StoreFailure | undefine
 
 /** The header kept in the index: every element but bulk values (over 1 KiB, and pixel data). */
 export function headerOf(ds: Dataset): JsonDataset {
-  return toJSON(ds, { bulkDataThreshold: 1024, bulkDataURI: () => 'omitted' });
+  return toJSON(ds, HEADER_JSON);
+}
+
+/**
+ * An index entry whose header is made from `ds` only when read: the SQLite index makes its
+ * texts and key columns from the data set itself (InstanceEntry.dataset).
+ */
+function entryOf(fields: Omit<InstanceEntry, 'header' | 'dataset'>, ds: Dataset): InstanceEntry {
+  let header: JsonDataset | undefined;
+  return Object.defineProperty({ ...fields, dataset: ds }, 'header', { get: () => (header ??= headerOf(ds)), enumerable: true }) as InstanceEntry;
 }
 
 /** Rows and Columns that fit the native pixel data's length, when they do not (STOR-030). */

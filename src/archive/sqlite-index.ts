@@ -18,7 +18,8 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { JsonAttribute, JsonDataset, JsonPN } from '../dicom/json.js';
+import type { Dataset } from '../dicom/dataset.js';
+import { JsonWriter, jsonAttribute, type JsonAttribute, type JsonDataset, type JsonPN } from '../dicom/json.js';
 import { asError } from '../dicom/errors.js';
 import { tagKey } from '../dicom/tag.js';
 import {
@@ -26,7 +27,7 @@ import {
   type KeyColumn, type Level,
 } from './attributes.js';
 import {
-  DuplicateInstanceError,
+  DuplicateInstanceError, HEADER_JSON,
   type AddOptions, type AddResult, type ArchiveIndex, type CommitMark, type DemographicChange, type FindMatch, type FindQuery, type IndexedInstance,
   type InstanceEntry, type InstanceSelector, type QuarantineEntry, type RecyclableStudy, type StoredInstance,
 } from './index.js';
@@ -200,6 +201,75 @@ export function splitHeader(h: JsonDataset): Record<Level, JsonDataset> {
   return out;
 }
 
+const LEVELS: readonly Level[] = ['PATIENT', 'STUDY', 'SERIES', 'IMAGE'];
+/** The storage level of each tag seen, as an index into LEVELS. */
+const levelOfTag = new Map<number, number>();
+/** One writer per level, reused: headerTexts() runs to its end synchronously. */
+const levelWriters = LEVELS.map(() => new JsonWriter(HEADER_JSON));
+
+/**
+ * The texts JSON.stringify(splitHeader(headerOf(ds))[level]) gives, written from the data set in
+ * one pass (test/archive/header-texts.test.ts checks they are the same).
+ */
+export function headerTexts(ds: Dataset): Record<Level, string> {
+  const used = [false, false, false, false];
+  for (const w of levelWriters) {
+    w.truncate(0); // whatever a failed call left
+    w.ascii('{');
+  }
+  for (const el of ds.elements()) {
+    const t = el.tag;
+    // Group lengths are not part of the JSON model (PS3.18 F.2.1), as in toJSON.
+    if (t % 0x10000 === 0) continue;
+    let i = levelOfTag.get(t);
+    if (i === undefined) {
+      i = LEVELS.indexOf(storageLevelOf(t));
+      if (levelOfTag.size < 100_000) levelOfTag.set(t, i);
+    }
+    levelWriters[i]!.attribute(el, ds, used[i]!);
+    used[i] = true;
+  }
+  const out = {} as Record<Level, string>;
+  LEVELS.forEach((l, i) => {
+    const w = levelWriters[i]!;
+    w.ascii('}');
+    out[l] = w.take().toString('utf8');
+  });
+  return out;
+}
+
+/** Each level's header parsed from its text on first use. */
+class ParsedLevels implements Record<Level, JsonDataset> {
+  private p?: JsonDataset;
+  private st?: JsonDataset;
+  private se?: JsonDataset;
+  private i?: JsonDataset;
+  constructor(private readonly text: Record<Level, string>) {}
+  get PATIENT(): JsonDataset {
+    return (this.p ??= JSON.parse(this.text.PATIENT) as JsonDataset);
+  }
+  get STUDY(): JsonDataset {
+    return (this.st ??= JSON.parse(this.text.STUDY) as JsonDataset);
+  }
+  get SERIES(): JsonDataset {
+    return (this.se ??= JSON.parse(this.text.SERIES) as JsonDataset);
+  }
+  get IMAGE(): JsonDataset {
+    return (this.i ??= JSON.parse(this.text.IMAGE) as JsonDataset);
+  }
+}
+
+/** The attributes of `ds` that these key columns read, in the JSON model of the header. */
+function keyAttributes(ds: Dataset, keys: readonly KeyColumn[]): JsonDataset {
+  const out: JsonDataset = {};
+  for (const c of keys) {
+    if (c.computed) continue;
+    const el = ds.get(c.tag);
+    if (el) out[tagKey(c.tag)] = jsonAttribute(el, ds, HEADER_JSON);
+  }
+  return out;
+}
+
 /** The text of an attribute for comparisons and logs ('' when absent). */
 export function attrText(a: JsonAttribute | undefined): string {
   if (!a?.Value) return '';
@@ -239,6 +309,8 @@ interface Prepared {
   /** JSON text of each level's part of the header. */
   text: Record<Level, string>;
   patientKey: string;
+  /** Where the instance's key columns are read from: the header, or those attributes alone. */
+  instanceKeys: JsonDataset;
 }
 
 function now(): string {
@@ -445,11 +517,20 @@ export class SqliteIndex implements ArchiveIndex {
   }
 
   private prepare(e: InstanceEntry): Prepared {
+    if (e.dataset) {
+      // Straight from the data set: the texts written in one pass, without the JSON model.
+      // The split headers are parsed back from their texts when used (the patient's always,
+      // for its identity; the others for a new or changed entity).
+      const text = headerTexts(e.dataset);
+      const split = new ParsedLevels(text);
+      return { split, text, patientKey: patientKey(split.PATIENT, this.matchKeys), instanceKeys: keyAttributes(e.dataset, INSTANCE_KEYS) };
+    }
     const split = splitHeader(e.header);
     return {
       split,
       text: { PATIENT: JSON.stringify(split.PATIENT), STUDY: JSON.stringify(split.STUDY), SERIES: JSON.stringify(split.SERIES), IMAGE: JSON.stringify(split.IMAGE) },
       patientKey: patientKey(split.PATIENT, this.matchKeys),
+      instanceKeys: e.header,
     };
   }
 
@@ -546,7 +627,7 @@ export class SqliteIndex implements ArchiveIndex {
     const existing = this.st.instanceByUid!.get(seriesId, e.sopInstanceUid) as Row | undefined;
     const instParams = {
       series_fk: seriesId, path: e.path, transfer_syntax_uid: e.transferSyntaxUid, size: e.size, source_ae_title: e.sourceAeTitle ?? null,
-      received_at: ts, header: prep.text.IMAGE, ...this.keyParams(INSTANCE_KEYS, e.header),
+      received_at: ts, header: prep.text.IMAGE, ...this.keyParams(INSTANCE_KEYS, prep.instanceKeys),
     };
     let replaced = false;
     if (existing) {
