@@ -535,6 +535,14 @@ export function ensureCTSeries(count = 1000, log?: (s: string) => void): DataSet
   return ensureSet(`ct-${count}`, `ct slices=${count} 512x512`, count, (i) => ctSlice(i, { slices: count }), log);
 }
 
+/**
+ * Another CT series (other patient, study and series UIDs than ensureCTSeries'): what a receiver
+ * stores before a timed transfer, to be measured running rather than just started.
+ */
+export function ensureCTWarmup(count: number, log?: (s: string) => void): DataSet {
+  return ensureSet(`ct-warmup-${count}`, `ct slices=${count} 512x512 series=2`, count, (i) => ctSlice(i, { slices: count, series: 2 }), log);
+}
+
 /** NM multi-frame files (128x128, 16-bit, NM_FRAMES frames): ~60 MB. */
 export function ensureNMSet(frames: readonly number[] = NM_FRAMES, log?: (s: string) => void): DataSet {
   return ensureSet(`nm-${frames.length}`, `nm frames=${frames.join(',')} 128x128`, frames.length, (i) => nmMultiframe({ frames: frames[i]!, series: i + 1 }), log);

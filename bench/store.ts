@@ -12,7 +12,11 @@
  * Rounds are interleaved (every scenario once per round) and the fastest of the rounds is
  * kept, as the machine may be shared. Prints a table with ratios.
  *
- *   npm run bench:store [-- --runs N] [-- --files N] [-- --no-per-file] [-- --layers]
+ *   npm run bench:store [-- --runs N] [-- --files N] [-- --no-per-file] [-- --layers] [-- --warmup N]
+ *
+ * --warmup N: before each timed transfer to a receiver, storescu sends it N slices of another CT
+ * series (untimed): the receivers are compared running, Tracer's code compiled by the JIT, as a
+ * node that has been up for a while is. Default 0: each receiver measured from its start.
  *
  * --layers adds receivers made of Tracer's layers, one more each (bench/peers/layer-scp.ts):
  * the network and Storage service alone (data set dropped), + FileStore, + Archive (index), all
@@ -33,7 +37,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ensureCTSeries, repoRoot, type DataSet } from './data.js';
+import { ensureCTSeries, ensureCTWarmup, repoRoot, type DataSet } from './data.js';
 import { freePort, waitListening } from './ports.js';
 import { cpuMs, machineLines, sh } from './machine.js';
 
@@ -44,6 +48,9 @@ const runs = Math.max(1, Number(opt('--runs')) || 3);
 const fileLimit = Number(opt('--files')) || 0;
 const layers = argv.includes('--layers');
 const perFile = !argv.includes('--no-per-file');
+const warmupCount = Math.max(0, Number(opt('--warmup')) || 0);
+/** The warm-up series (--warmup), made in main(). */
+let warmSet: DataSet | undefined;
 const TRACER = join(root, 'bin/tracer');
 /** The Debian build of DCMTK leaves Nagle's algorithm on unless told (about 40 ms per file otherwise). */
 const DCMTK_ENV = { ...process.env, TCP_NODELAY: '1' };
@@ -244,12 +251,17 @@ async function runScenario(sc: Scenario, base: string, shim: string | undefined)
   }
   const r = await startReceiver(sc.receiver, base, shim);
   try {
+    if (warmSet && sc.group === 'receive') {
+      const w = timeSender(storescu(r, warmSet, false));
+      if (w.status !== 0) throw new Error(`warm-up of ${r.name} failed (${w.status}): ${w.stderr.slice(0, 600)}`);
+    }
+    const before = r.count();
     const s = sc.sender(r);
     const cpu0 = r.cpu();
     const t = timeSender(s);
     const cpu = r.cpu() - cpu0;
     if (t.status !== 0) throw new Error(`${s.name} -> ${r.name} exited with ${t.status}: ${t.stderr.slice(0, 600)}`);
-    const got = r.count();
+    const got = r.count() - before;
     if (got !== sc.expect) throw new Error(`${s.name} -> ${r.name}: ${got} files stored, expected ${sc.expect}`);
     return { seconds: t.seconds, senderName: s.name, cpu };
   } finally {
@@ -367,12 +379,14 @@ async function main(): Promise<void> {
     const files = set.files.slice(0, fileLimit);
     set = { dir: '', files, bytes: files.reduce((n, f) => n + statSync(f).size, 0) };
   }
+  if (warmupCount > 0) warmSet = ensureCTWarmup(warmupCount);
   const base = mkdtempSync(join(tmpdir(), 'tracer-bench-store-'));
   try {
     const shim = buildShim(base);
     // Warm the page cache with the input files.
-    for (const f of set.files) readFileSync(f);
+    for (const f of [...set.files, ...(warmSet?.files ?? [])]) readFileSync(f);
     console.log(machine(base));
+    console.log(warmSet ? `warm-up: ${warmSet.files.length} slices of another series sent to each receiver by storescu before each timed transfer (untimed)` : 'warm-up: none (each receiver timed from its start)');
     console.log('');
     const list = scenarios(set, shim !== undefined);
     const results: Result[] = list.map((sc) => ({ sc, senderName: '', times: [], cpus: [] }));
