@@ -177,8 +177,18 @@ ${indexes('instance', INSTANCE_KEYS.filter((c) => INDEXED_INSTANCE_COLUMNS.has(c
 ${INSTANCE_KEYS.filter((c) => !INDEXED_INSTANCE_COLUMNS.has(c.column)).map((c) => `DROP INDEX IF EXISTS instance_${c.column};`).join('\n')}
 `;
 
-/** The storage level of each tag key seen (a few hundred distinct keys in practice). */
-const levelOfKey = new Map<string, Level>();
+/** The storage level of each tag seen (a few hundred distinct tags in practice). */
+const levelCache = new Map<number, Level>();
+
+/** storageLevelOf, remembered per tag: asked for every attribute of every instance. */
+function levelOfTag(tag: number): Level {
+  let level = levelCache.get(tag);
+  if (level === undefined) {
+    level = storageLevelOf(tag);
+    if (levelCache.size < 100_000) levelCache.set(tag, level);
+  }
+  return level;
+}
 
 /**
  * Splits an instance header into the headers kept at each level: each attribute at the level
@@ -190,72 +200,57 @@ const levelOfKey = new Map<string, Level>();
  */
 export function splitHeader(h: JsonDataset): Record<Level, JsonDataset> {
   const out: Record<Level, JsonDataset> = { PATIENT: {}, STUDY: {}, SERIES: {}, IMAGE: {} };
-  for (const k in h) {
-    let level = levelOfKey.get(k);
-    if (level === undefined) {
-      level = storageLevelOf(parseInt(k, 16));
-      if (levelOfKey.size < 100_000) levelOfKey.set(k, level);
-    }
-    out[level][k] = h[k]!;
-  }
+  for (const k in h) out[levelOfTag(parseInt(k, 16))][k] = h[k]!;
   return out;
 }
 
-const LEVELS: readonly Level[] = ['PATIENT', 'STUDY', 'SERIES', 'IMAGE'];
-/** The storage level of each tag seen, as an index into LEVELS. */
-const levelOfTag = new Map<number, number>();
 /** One writer per level, reused: headerTexts() runs to its end synchronously. */
-const levelWriters = LEVELS.map(() => new JsonWriter(HEADER_JSON));
+const levelWriters: Record<Level, JsonWriter> = {
+  PATIENT: new JsonWriter(HEADER_JSON), STUDY: new JsonWriter(HEADER_JSON), SERIES: new JsonWriter(HEADER_JSON), IMAGE: new JsonWriter(HEADER_JSON),
+};
 
 /**
  * The texts JSON.stringify(splitHeader(headerOf(ds))[level]) gives, written from the data set in
  * one pass (test/archive/header-texts.test.ts checks they are the same).
  */
 export function headerTexts(ds: Dataset): Record<Level, string> {
-  const used = [false, false, false, false];
-  for (const w of levelWriters) {
+  const empty = { PATIENT: true, STUDY: true, SERIES: true, IMAGE: true };
+  for (const w of Object.values(levelWriters)) {
     w.truncate(0); // whatever a failed call left
     w.ascii('{');
   }
   for (const el of ds.elements()) {
-    const t = el.tag;
     // Group lengths are not part of the JSON model (PS3.18 F.2.1), as in toJSON.
-    if (t % 0x10000 === 0) continue;
-    let i = levelOfTag.get(t);
-    if (i === undefined) {
-      i = LEVELS.indexOf(storageLevelOf(t));
-      if (levelOfTag.size < 100_000) levelOfTag.set(t, i);
-    }
-    levelWriters[i]!.attribute(el, ds, used[i]!);
-    used[i] = true;
+    if (el.tag % 0x10000 === 0) continue;
+    const level = levelOfTag(el.tag);
+    levelWriters[level].attribute(el, ds, !empty[level]);
+    empty[level] = false;
   }
-  const out = {} as Record<Level, string>;
-  LEVELS.forEach((l, i) => {
-    const w = levelWriters[i]!;
-    w.ascii('}');
-    out[l] = w.take().toString('utf8');
-  });
-  return out;
+  const text = (l: Level): string => {
+    levelWriters[l].ascii('}');
+    return levelWriters[l].take().toString('utf8');
+  };
+  return { PATIENT: text('PATIENT'), STUDY: text('STUDY'), SERIES: text('SERIES'), IMAGE: text('IMAGE') };
 }
 
 /** Each level's header parsed from its text on first use. */
 class ParsedLevels implements Record<Level, JsonDataset> {
-  private p?: JsonDataset;
-  private st?: JsonDataset;
-  private se?: JsonDataset;
-  private i?: JsonDataset;
+  private readonly parsed: Partial<Record<Level, JsonDataset>> = {};
   constructor(private readonly text: Record<Level, string>) {}
+  private level(l: Level): JsonDataset {
+    return (this.parsed[l] ??= JSON.parse(this.text[l]) as JsonDataset);
+  }
   get PATIENT(): JsonDataset {
-    return (this.p ??= JSON.parse(this.text.PATIENT) as JsonDataset);
+    return this.level('PATIENT');
   }
   get STUDY(): JsonDataset {
-    return (this.st ??= JSON.parse(this.text.STUDY) as JsonDataset);
+    return this.level('STUDY');
   }
   get SERIES(): JsonDataset {
-    return (this.se ??= JSON.parse(this.text.SERIES) as JsonDataset);
+    return this.level('SERIES');
   }
   get IMAGE(): JsonDataset {
-    return (this.i ??= JSON.parse(this.text.IMAGE) as JsonDataset);
+    return this.level('IMAGE');
   }
 }
 
