@@ -26,7 +26,10 @@
  * Fairness (see RESULTS.md): Tracer's Storage SCP fsyncs every file and its directory before
  * it answers (durable success); storescp never fsyncs. storescp is therefore measured twice:
  * as shipped, and with bench/peers/fsync-on-close.c preloaded, which fsyncs each file and its
- * directory when storescp closes it (before its response), as Tracer does. storescp runs with
+ * directory when storescp closes it (before its response), as Tracer does; and with
+ * bench/peers/atomic-on-close.c, which makes storescp write each file under a temporary name and
+ * rename it into place (Tracer's file path, which the networking issue asks for), without and
+ * with the fsyncs in Tracer's order: the like-for-like comparison of the two. storescp runs with
  * +B (bit-preserving: the data set is written as received, as Tracer does) and -pdu 32768 (the
  * Maximum Length Tracer advertises by default), so storescu sends both receivers the same PDUs.
  * storescu cannot open one association per file in one process: its per-file mode is one
@@ -73,7 +76,12 @@ interface Receiver {
   stop(): Promise<void>;
 }
 
-type ReceiverKind = 'tracer' | 'tracer-nofsync' | 'storescp' | 'storescp+fsync' | LayerKind;
+type ReceiverKind = 'tracer' | 'tracer-nofsync' | 'storescp' | 'storescp+fsync' | 'storescp+atomic' | 'storescp+atomic+fsync' | LayerKind;
+/** The LD_PRELOAD shims built for storescp (bench/peers/*.c); a missing one leaves its receivers out. */
+interface Shims {
+  fsync?: string;
+  atomic?: string;
+}
 /** Receivers of --layers (bench/peers/layer-scp.ts), by mode. */
 type LayerKind = 'layer-net' | 'layer-filestore' | 'layer-archive';
 const LAYER_NAMES: Record<LayerKind, string> = {
@@ -92,7 +100,7 @@ function countFiles(dir: string, pred: (name: string) => boolean): number {
   return n;
 }
 
-async function startReceiver(kind: ReceiverKind, base: string, shim: string | undefined): Promise<Receiver> {
+async function startReceiver(kind: ReceiverKind, base: string, shims: Shims): Promise<Receiver> {
   const port = await freePort();
   const dir = mkdtempSync(join(base, `${kind}-`));
   const log = join(dir, '..', `${kind}-${port}.log`);
@@ -117,7 +125,12 @@ async function startReceiver(kind: ReceiverKind, base: string, shim: string | un
     pred = (n) => n.endsWith('.dcm');
   } else {
     aet = 'STORESCP';
-    const env = kind === 'storescp+fsync' ? { ...DCMTK_ENV, LD_PRELOAD: shim! } : DCMTK_ENV;
+    const env =
+      kind === 'storescp+fsync'
+        ? { ...DCMTK_ENV, LD_PRELOAD: shims.fsync! }
+        : kind === 'storescp+atomic' || kind === 'storescp+atomic+fsync'
+          ? { ...DCMTK_ENV, LD_PRELOAD: shims.atomic!, ATOMIC_DIR: dir, ATOMIC_FSYNC: kind === 'storescp+atomic+fsync' ? '1' : '0' }
+          : DCMTK_ENV;
     proc = spawn('storescp', ['-aet', aet, '-pdu', String(PDU), '+B', '-od', dir, String(port)], { env, stdio: ['ignore', openLog(log), openLog(log)] });
     pred = () => true;
   }
@@ -203,7 +216,7 @@ interface Scenario {
   expect: number;
 }
 
-function scenarios(set: DataSet, withShim: boolean): Scenario[] {
+function scenarios(set: DataSet, shims: Shims): Scenario[] {
   const n = set.files.length;
   const list: Scenario[] = [];
   const modes = perFile ? [false, true] : [false];
@@ -212,7 +225,11 @@ function scenarios(set: DataSet, withShim: boolean): Scenario[] {
     list.push({ id: `recv-tracer-${pf}`, group: 'receive', mode, receiver: 'tracer', sender: (r) => storescu(r, set, pf), expect: n });
     list.push({ id: `recv-tracer-nofsync-${pf}`, group: 'receive', mode, receiver: 'tracer-nofsync', sender: (r) => storescu(r, set, pf), expect: n });
     list.push({ id: `recv-storescp-${pf}`, group: 'receive', mode, receiver: 'storescp', sender: (r) => storescu(r, set, pf), expect: n });
-    if (withShim) list.push({ id: `recv-storescp-fsync-${pf}`, group: 'receive', mode, receiver: 'storescp+fsync', sender: (r) => storescu(r, set, pf), expect: n });
+    if (shims.fsync) list.push({ id: `recv-storescp-fsync-${pf}`, group: 'receive', mode, receiver: 'storescp+fsync', sender: (r) => storescu(r, set, pf), expect: n });
+    if (shims.atomic) {
+      list.push({ id: `recv-storescp-atomic-${pf}`, group: 'receive', mode, receiver: 'storescp+atomic', sender: (r) => storescu(r, set, pf), expect: n });
+      list.push({ id: `recv-storescp-atomic-fsync-${pf}`, group: 'receive', mode, receiver: 'storescp+atomic+fsync', sender: (r) => storescu(r, set, pf), expect: n });
+    }
     list.push({ id: `send-tracer-${pf}`, group: 'send', mode, receiver: 'storescp', sender: (r) => tracerStore(r, set, pf), expect: n });
   }
   if (layers) {
@@ -242,14 +259,14 @@ interface Result {
   cpus: number[];
 }
 
-async function runScenario(sc: Scenario, base: string, shim: string | undefined): Promise<{ seconds: number; senderName: string; cpu?: number }> {
+async function runScenario(sc: Scenario, base: string, shims: Shims): Promise<{ seconds: number; senderName: string; cpu?: number }> {
   if (sc.receiver === 'closed port') {
     const port = await freePort();
     const s = sc.sender({ port, aet: 'NOBODY' });
     const t = timeSender(s);
     return { seconds: t.seconds, senderName: s.name };
   }
-  const r = await startReceiver(sc.receiver, base, shim);
+  const r = await startReceiver(sc.receiver, base, shims);
   try {
     if (warmSet && sc.group === 'receive') {
       const w = timeSender(storescu(r, warmSet, false));
@@ -270,12 +287,13 @@ async function runScenario(sc: Scenario, base: string, shim: string | undefined)
   }
 }
 
-function buildShim(base: string): string | undefined {
-  const src = join(root, 'bench/peers/fsync-on-close.c');
-  const out = join(base, 'fsync-on-close.so');
+/** Builds bench/peers/NAME.c into a shared object for LD_PRELOAD; undefined (and a warning) when cc fails. */
+function buildShim(base: string, name: string, leftOut: string): string | undefined {
+  const src = join(root, `bench/peers/${name}.c`);
+  const out = join(base, `${name}.so`);
   const r = spawnSync('cc', ['-O2', '-shared', '-fPIC', '-o', out, src, '-ldl'], { encoding: 'utf8' });
   if (r.status !== 0 || !existsSync(out)) {
-    process.stderr.write(`bench: cannot build the fsync shim (cc): ${r.error?.message ?? r.stderr}; storescp+fsync left out\n`);
+    process.stderr.write(`bench: cannot build ${name}.c (cc): ${r.error?.message ?? r.stderr}; ${leftOut} left out\n`);
     return undefined;
   }
   return out;
@@ -317,11 +335,14 @@ function table(set: DataSet, results: Result[]): string {
   for (const pf of perFile ? [false, true] : [false]) {
     const mode = pf ? 'one per file' : 'one';
     const rt = get(`recv-tracer-${pf}`), rn = get(`recv-tracer-nofsync-${pf}`), rs = get(`recv-storescp-${pf}`), rf = get(`recv-storescp-fsync-${pf}`), st = get(`send-tracer-${pf}`);
+    const ra = get(`recv-storescp-atomic-${pf}`), raf = get(`recv-storescp-atomic-fsync-${pf}`);
     const sender = pf ? 'storescu loop' : 'storescu';
     row(`${sender} -> **tracer serve** (fsync)`, mode, rt, ratio(rf, rt, 'storescp+fsync'));
     row(`${sender} -> **tracer serve** (store.fsync false)`, mode, rn, ratio(rs, rn, 'storescp'));
     row(`${sender} -> storescp (no fsync)`, mode, rs);
     row(`${sender} -> storescp+fsync (shim)`, mode, rf);
+    row(`${sender} -> storescp+atomic (shim: temporary file, rename)`, mode, ra, ratio(ra, rn, 'tracer serve, store.fsync false'));
+    row(`${sender} -> storescp+atomic+fsync (shim: Tracer's file path)`, mode, raf, ratio(raf, rt, 'tracer serve'));
     row(`**${pf ? 'tracer store --per-association 1' : 'tracer store'}** -> storescp`, mode, st, ratio(rs, st, sender));
     if (pf) {
       const floor = get('floor-storescu');
@@ -330,6 +351,9 @@ function table(set: DataSet, results: Result[]): string {
     }
     if (rt && rf) goals.push(`receive, ${mode} association, both fsyncing: ${(rf / rt).toFixed(2)}x storescp+fsync`);
     if (rn && rs) goals.push(`receive, ${mode} association, neither fsyncing: ${(rs / rn).toFixed(2)}x storescp`);
+    if (rt && raf) goals.push(`receive, ${mode} association, both with Tracer's file path (temporary file, fsync, rename, directory fsync): ${(raf / rt).toFixed(2)}x storescp+atomic+fsync`);
+    if (rn && ra) goals.push(`receive, ${mode} association, both with a temporary file and rename, neither fsyncing: ${(ra / rn).toFixed(2)}x storescp+atomic`);
+    if (rs && rf) goals.push(`(storescp itself, ${mode} association: fsync costs it ${(rf / rs).toFixed(2)}x its time; the atomic path with fsync ${raf ? (raf / rs).toFixed(2) : '?'}x)`);
     if (st && rs) goals.push(`send, ${mode} association: ${(rs / st).toFixed(2)}x ${sender}`);
   }
   if (layers) {
@@ -352,6 +376,7 @@ function table(set: DataSet, results: Result[]): string {
       lines.push(`| ${what} | ${f.s.toFixed(3)} | ${Number.isFinite(f.cpu) ? ((f.cpu / n) * 1000).toFixed(2) : '?'} | ${rs ? (rs.s / f.s).toFixed(2) : ''} |`);
     };
     layerRow('storescp (no fsync)', 'recv-storescp-false');
+    layerRow('storescp+atomic (temporary file, rename; no fsync)', 'recv-storescp-atomic-false');
     for (const k of ['layer-net', 'layer-filestore', 'layer-archive'] as const) layerRow(LAYER_NAMES[k], `recv-${k}`);
     layerRow('**tracer serve** (store.fsync false: + configuration, logging)', 'recv-tracer-nofsync-false');
   }
@@ -382,17 +407,20 @@ async function main(): Promise<void> {
   if (warmupCount > 0) warmSet = ensureCTWarmup(warmupCount);
   const base = mkdtempSync(join(tmpdir(), 'tracer-bench-store-'));
   try {
-    const shim = buildShim(base);
+    const shims: Shims = {
+      fsync: buildShim(base, 'fsync-on-close', 'storescp+fsync'),
+      atomic: buildShim(base, 'atomic-on-close', 'storescp+atomic and storescp+atomic+fsync'),
+    };
     // Warm the page cache with the input files.
     for (const f of [...set.files, ...(warmSet?.files ?? [])]) readFileSync(f);
     console.log(machine(base));
     console.log(warmSet ? `warm-up: ${warmSet.files.length} slices of another series sent to each receiver by storescu before each timed transfer (untimed)` : 'warm-up: none (each receiver timed from its start)');
     console.log('');
-    const list = scenarios(set, shim !== undefined);
+    const list = scenarios(set, shims);
     const results: Result[] = list.map((sc) => ({ sc, senderName: '', times: [], cpus: [] }));
     for (let round = 0; round < runs; round++) {
       for (const r of results) {
-        const t = await runScenario(r.sc, base, shim);
+        const t = await runScenario(r.sc, base, shims);
         r.times.push(t.seconds);
         r.cpus.push(t.cpu ?? NaN);
         r.senderName = t.senderName;
@@ -408,6 +436,7 @@ async function main(): Promise<void> {
     console.log(`- storescp -aet STORESCP -pdu ${PDU} +B -od DIR P: bit-preserving, writes each file straight to DIR/CT.<sop>, never fsyncs`);
     console.log('- tracer serve (store.fsync false): the same with a configuration file setting store.fsync: false (no fsync, as storescp)');
     console.log('- storescp+fsync: the same with LD_PRELOAD=bench/peers/fsync-on-close.c: fsync of each file and its directory when storescp closes it, before the response');
+    console.log("- storescp+atomic, storescp+atomic+fsync: the same with LD_PRELOAD=bench/peers/atomic-on-close.c: each file written to DIR/.incoming and renamed into place when storescp closes it; with fsync in Tracer's order (the file, the rename, its directory), before the response");
     console.log('- storescu -aec AET 127.0.0.1 P FILE...: one association; per file: one storescu process per file (sh loop)');
     console.log('- tracer store -q --retries 0 --aec AET 127.0.0.1 P DIR (and --per-association 1): one process; scans the files, then sends');
   } finally {
