@@ -1,4 +1,7 @@
-/** The upper layer: PDUs, state machine, negotiation, associations and DIMSE messages. */
+/**
+ * The upper layer: PDUs, state machine, negotiation, associations and DIMSE messages. TLS (SEC) is
+ * imported from './tls.js' where a TLS endpoint is configured, not from here.
+ */
 export * from './errors.js';
 export * from './uids.js';
 export * from './pdu.js';
@@ -8,7 +11,6 @@ export * from './negotiation.js';
 export * from './transport.js';
 export * from './association.js';
 export * from './server.js';
-export * from './tls.js';
 export * from './dimse/command-set.js';
 export * from './dimse/messages.js';
 export * from './dimse/status.js';

@@ -35,11 +35,22 @@
  */
 import { createHash, createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
-import tls from 'node:tls';
+import type * as tls from 'node:tls';
 import type { AssociationServer } from './server.js';
 import { createTcpServer, tcpConnect, tuneSocket } from './transport.js';
+
+/**
+ * node:tls, loaded on first use. Loading it takes ~11 ms, a twentieth of a command's start-up here,
+ * which `tracer echo`, `store` or `find` to a node without TLS never need. Synchronous (require),
+ * so that configuration errors still surface where tlsConnector() and the server options are made.
+ */
+let tlsModule: typeof tls | undefined;
+function nodeTls(): typeof tls {
+  return (tlsModule ??= createRequire(import.meta.url)('node:tls') as typeof tls);
+}
 
 /** The TLS section of a local AE or a remote node (config.ts `TlsEndpointConfig` fits). */
 export interface TlsEndpoint {
@@ -178,13 +189,13 @@ function versionOptions(global: TlsGlobal | undefined, legacyTls10: boolean, whe
     // admits small keys and SHA-1 signatures, for these connections only. TLS_RSA_WITH_3DES_EDE_CBC_SHA
     // (SPECTsyngo) is added when this OpenSSL build still has it (Node 20's own OpenSSL 3.0 has not:
     // TLS 1.0 then runs with the AES-CBC-SHA suites, which a 3DES-only peer cannot use).
-    const des = tls.getCiphers().includes('des-cbc3-sha') ? ':DES-CBC3-SHA' : '';
-    ciphers = `${ciphers ?? tls.DEFAULT_CIPHERS}${des}:@SECLEVEL=0`;
+    const des = nodeTls().getCiphers().includes('des-cbc3-sha') ? ':DES-CBC3-SHA' : '';
+    ciphers = `${ciphers ?? nodeTls().DEFAULT_CIPHERS}${des}:@SECLEVEL=0`;
   }
   const out: Pick<tls.SecureContextOptions, 'minVersion' | 'ciphers'> = { minVersion };
   if (ciphers) {
     try {
-      tls.createSecureContext({ ciphers });
+      nodeTls().createSecureContext({ ciphers });
     } catch (e) {
       throw new TlsConfigError(`${where}: tls.ciphers '${ciphers}' is not usable: ${(e as Error).message}`);
     }
@@ -394,7 +405,7 @@ function securityEvent(log: SecurityLog | undefined, err: TlsHandshakeError, fie
 export function createTlsServer(ae: TlsEndpoint, global: TlsGlobal | undefined, onSecureSocket: (socket: tls.TLSSocket) => void, extras: TlsServerExtras = {}): tls.Server {
   const { options, policy } = tlsServerOptions(ae, global, extras);
   const log = extras.log;
-  const srv = tls.createServer({ ...options, noDelay: true, handshakeTimeout: extras.handshakeTimeoutMs ?? 60_000 });
+  const srv = nodeTls().createServer({ ...options, noDelay: true, handshakeTimeout: extras.handshakeTimeoutMs ?? 60_000 });
   // The peer address, remembered for refusals logged after the socket is gone.
   const peers = new WeakMap<net.Socket, string>();
   srv.on('connection', (s: net.Socket) => {
@@ -503,7 +514,7 @@ export function tlsConnector(node: TlsRemote, global?: TlsGlobal, local?: TlsEnd
     const raw = await tcpConnect(node.host, node.port, timeoutMs);
     tuneSocket(raw);
     // host: what the server identity is checked against (Node would default to 'localhost').
-    const socket = tls.connect({ ...options, host: node.host, socket: raw });
+    const socket = nodeTls().connect({ ...options, host: node.host, socket: raw });
     try {
       await new Promise<void>((resolve, reject) => {
         let timer: NodeJS.Timeout | undefined;
@@ -540,5 +551,5 @@ export function tlsConnector(node: TlsRemote, global?: TlsGlobal, local?: TlsEnd
 
 /** The TLS socket under an association's transport, if it is one (for logs and negotiate hooks). */
 export function tlsSocketOf(s: Duplex | undefined): tls.TLSSocket | undefined {
-  return s instanceof tls.TLSSocket ? s : undefined;
+  return s instanceof nodeTls().TLSSocket ? s : undefined;
 }

@@ -12,7 +12,6 @@ import { lookupUid, transferSyntax, TS } from '../dicom/dictionary/index.js';
 import type { NegotiatedContext, Negotiated, ProposedContext } from '../net/index.js';
 import { canDecode, canEncode, encoderLimits, whyNotEncodable } from '../pixels/codecs/registry.js';
 import { describePixels, type PixelDescription } from '../pixels/frame.js';
-import { lossyTarget } from '../pixels/transcode.js';
 
 /** Media Storage Directory Storage: a DICOMDIR describes files; it is not an instance to store. */
 const MEDIA_STORAGE_DIRECTORY = '1.2.840.10008.1.3.10';
@@ -137,7 +136,7 @@ export function convertible(ts: string): boolean {
 function compressionTargets(fileTs: string, s: ProposalSettings): string[] {
   const t = transferSyntax(fileTs);
   if (!t || t.encapsulated || !s.storeTransferSyntaxes) return [];
-  return s.storeTransferSyntaxes.filter((ts) => ts !== fileTs && transferSyntax(ts)?.encapsulated && canEncode(ts) && (s.allowLossy || !lossyTarget(ts)));
+  return s.storeTransferSyntaxes.filter((ts) => ts !== fileTs && transferSyntax(ts)?.encapsulated && canEncode(ts) && (s.allowLossy || !transferSyntax(ts)!.lossy));
 }
 
 const JPEG_LOSSLESS_PI = ['MONOCHROME1', 'MONOCHROME2', 'RGB', 'YBR_FULL', 'YBR_FULL_422'];

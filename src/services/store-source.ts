@@ -10,7 +10,6 @@ import { readDicomFile } from '../dicom/part10.js';
 import { encodeDataset } from '../dicom/write.js';
 import { transferSyntax } from '../dicom/dictionary/index.js';
 import type { Logger } from '../node/log.js';
-import { transcode } from '../pixels/transcode.js';
 import { tsName, type ContextChoice, type StoreItem } from './store-plan.js';
 
 /** Chunk size of a streamed data set. */
@@ -120,6 +119,8 @@ export async function openDataset(item: StoreItem, choice: ContextChoice, log: L
     // Pixel data change syntax (SEND-021): decoded and re-encoded frame by frame; private
     // attributes are carried over untouched (SEND-023). A failure fails this instance only.
     try {
+      // Loaded here, not at start-up: only a job that changes pixel data's syntax needs the codecs.
+      const { transcode } = await import('../pixels/transcode.js');
       const r = await transcode(ds, item.transferSyntaxUID, t.uid, { allowLossy: choice.allowLossy ?? false });
       ds = r.dataset;
       sopInstanceUID = r.newSopInstanceUID;
