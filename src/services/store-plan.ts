@@ -136,6 +136,8 @@ export function convertible(ts: string): boolean {
 function compressionTargets(fileTs: string, s: ProposalSettings): string[] {
   const t = transferSyntax(fileTs);
   if (!t || t.encapsulated || !s.storeTransferSyntaxes) return [];
+  // `lossy` of an encapsulated syntax is what pixels/transcode's lossyTarget() tells, read here
+  // without loading the transcoder at start-up.
   return s.storeTransferSyntaxes.filter((ts) => ts !== fileTs && transferSyntax(ts)?.encapsulated && canEncode(ts) && (s.allowLossy || !transferSyntax(ts)!.lossy));
 }
 
